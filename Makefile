@@ -1,0 +1,76 @@
+# Run-and-test entry points. Every target builds what it needs on a fresh clone.
+#
+#   make venv     .venv with the tap and its dev tools (pip install -e '.[dev]')
+#   make plugins  meltano install (tap-acefone and target-postgres into .meltano/)
+#   make demo     sandbox -> meltano run tap-acefone target-postgres -> report, twice
+#   make test     the whole pytest suite, end-to-end tests included
+#   make test-fast  the suite without the e2e tests
+#   make e2e      only the e2e tests
+#   make lint     ruff check + ruff format --check
+#   make readme   refresh the README's settings table from tap-acefone --about
+#   make clean    caches, installed plugins, build output (keeps .venv and Meltano's state);
+#                 make distclean also removes .venv
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+VENV_STAMP    := $(VENV)/.tap-acefone-dev.stamp
+PLUGINS_STAMP := .meltano/.tap-acefone-plugins.stamp
+
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS ?= false
+export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv plugins demo test test-fast e2e lint format readme clean distclean
+
+help:
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+
+venv: $(VENV_STAMP)
+
+# Re-installs only when pyproject.toml changes (the tap itself is installed editable).
+$(VENV_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+plugins: $(PLUGINS_STAMP)
+
+$(PLUGINS_STAMP): $(VENV_STAMP) meltano.yml
+	$(BIN)/meltano install
+	@mkdir -p $(dir $@) && touch $@
+
+demo: $(PLUGINS_STAMP)
+	$(BIN)/python scripts/demo.py
+
+test: $(PLUGINS_STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV_STAMP)
+	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+e2e: $(PLUGINS_STAMP)
+	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+lint: $(VENV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+readme: $(VENV_STAMP)
+	$(BIN)/python scripts/update_readme.py
+
+# Keeps .meltano/meltano.db: it holds Meltano's incremental state for real syncs.
+clean:
+	rm -rf .meltano/extractors .meltano/loaders .meltano/run .meltano/logs $(PLUGINS_STAMP)
+	rm -rf .pytest_cache .ruff_cache .hypothesis .tmp output build dist
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -name '*.egg-info' -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Singer tap for Acefone, Servetel and Tata Tele Smartflo call detail records."""

@@ -1,0 +1,175 @@
+"""Credentials: a static portal token, or an email/password login with 1-hour tokens.
+
+Both put `Authorization: Bearer <token>` on every request. Login tokens are renewed a few
+minutes before they expire and once more when the API refuses one. No secret is ever logged
+or placed in an error message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from singer_sdk.authenticators import APIAuthenticatorBase
+
+from tap_acefone.errors import FatalResponseError, TokenExpiredError, TransientResponseError
+
+# Renew a login token this long before the API would expire it, so a slow page fetched just
+# before expiry does not fail on arrival.
+RENEW_MARGIN_SECONDS = 300
+DEFAULT_LIFETIME_SECONDS = 3600
+
+PostFunc = Callable[[str, dict[str, Any] | None, dict[str, str]], requests.Response]
+RetryFunc = Callable[[Callable[[], None], str], None]
+
+
+def bearer_value(token: str) -> str:
+    """Header value for a token, tolerating a pasted `Bearer ` prefix or stray whitespace."""
+    token = token.strip()
+    if token.lower().startswith("bearer "):
+        token = token[len("bearer ") :].strip()
+    return f"Bearer {token}"
+
+
+class StaticTokenAuthenticator(APIAuthenticatorBase):
+    """A long-lived token generated in the portal under API Connect -> API Tokens."""
+
+    def __init__(self, *, token: str) -> None:
+        super().__init__()
+        self.auth_headers = {"Authorization": bearer_value(token)}
+
+    def rejected(self, status: int) -> FatalResponseError:
+        """The error for a refused static token: only a new token helps."""
+        return FatalResponseError(
+            f"The API refused api_token (HTTP {status}): it is wrong, expired, deleted or "
+            "blacklisted. Generate a new token in the Acefone portal under API Connect -> "
+            "API Tokens and set it as api_token."
+        )
+
+
+class LoginAuthenticator(APIAuthenticatorBase):
+    """Logs in with email and password and keeps a fresh short-lived token.
+
+    `post(path, json, headers)` sends one request; `retry(func, what)` runs `func` with the
+    tap's pacing and retries, so a rate-limited login is retried like any other call.
+    """
+
+    def __init__(
+        self,
+        *,
+        email: str,
+        password: str,
+        post: PostFunc,
+        retry: RetryFunc,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._email = email
+        self._password = password
+        self._post = post
+        self._retry = retry
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._expires_at = 0.0
+
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Attach a token that is valid for at least the renewal margin."""
+        request.headers["Authorization"] = bearer_value(self.current_token())
+        return request
+
+    def current_token(self) -> str:
+        """Return a usable token, logging in or refreshing first when needed."""
+        with self._lock:
+            now = self._clock()
+            if self._token is None or now >= self._expires_at:
+                self._login()
+            elif now >= self._renew_at:
+                self._refresh()
+            assert self._token is not None
+            return self._token
+
+    def invalidate(self) -> None:
+        """Forget the token the API just refused, so the next request logs in afresh."""
+        with self._lock:
+            self._token = None
+
+    def rejected(self, status: int) -> TokenExpiredError:
+        """A refused login token is renewed and the request retried once."""
+        return TokenExpiredError(f"HTTP {status}: the login token was refused")
+
+    def _login(self) -> None:
+        def attempt() -> None:
+            credentials = {"email": self._email, "password": self._password}
+            self._accept(self._post("/v1/auth/login", credentials, {}), action="log in")
+
+        self._retry(attempt, "POST /v1/auth/login")
+
+    def _refresh(self) -> None:
+        assert self._token is not None
+        headers = {"Authorization": bearer_value(self._token)}
+
+        def attempt() -> None:
+            response = self._post("/v1/auth/refresh", None, headers)
+            if response.status_code not in (401, 403):
+                self._accept(response, action="refresh the login token")
+            else:
+                self._token = None
+
+        self._retry(attempt, "POST /v1/auth/refresh")
+        if self._token is None:
+            self._login()
+
+    def _accept(self, response: requests.Response, *, action: str) -> None:
+        body = _json_or_none(response)
+        if _is_transient(response.status_code, body):
+            raise TransientResponseError(f"could not {action}: HTTP {response.status_code}")
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code >= 400 or not isinstance(token, str) or not token:
+            message = body.get("message") if isinstance(body, dict) else None
+            detail = f": {message}" if isinstance(message, str) else ""
+            raise FatalResponseError(
+                f"Could not {action} as {self._email} (HTTP {response.status_code}{detail}). "
+                "Check email and password; repeated failures can lock the account."
+            )
+        lifetime = _lifetime(body.get("expires_in"))
+        now = self._clock()
+        self._token = token
+        self._expires_at = now + lifetime
+        self._renew_at = now + max(lifetime - RENEW_MARGIN_SECONDS, lifetime / 2)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _is_transient(status: int, body: Any) -> bool:
+    """Throttling, gateway trouble or a cut body; never a refused password.
+
+    A refused password must not be retried (repeated failures lock the account), so a
+    `success: false` body counts as transient only when it is the rate-limit page, which sends
+    `success` as the string "false" or says it is throttling.
+    """
+    if status == 429 or status >= 500:
+        return True
+    if status != 200:
+        return False
+    if not isinstance(body, dict):
+        return True
+    message = str(body.get("message", "")).lower()
+    return body.get("success") == "false" or "too many" in message
+
+
+def _lifetime(value: object) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return DEFAULT_LIFETIME_SECONDS
+    return seconds if seconds > 0 else DEFAULT_LIFETIME_SECONDS

@@ -1,0 +1,42 @@
+"""The tap's failure vocabulary.
+
+Every error a user can see is an `AcefoneError`: one line that says what failed and what to
+do, and never contains a token, password or signed URL. Transient failures are
+`RetriableAPIError`s, which the request loop retries before giving up with `GaveUpError`.
+"""
+
+from __future__ import annotations
+
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+
+class AcefoneError(Exception):
+    """A failure reported to the user as one clear line; the run exits non-zero."""
+
+
+class SettingsError(AcefoneError):
+    """A setting is missing, malformed or inconsistent."""
+
+
+class StateError(AcefoneError):
+    """The incoming Singer state cannot be used."""
+
+
+class FatalResponseError(AcefoneError, FatalAPIError):
+    """The API refused the request in a way retrying cannot fix (401 static token, 403, 4xx)."""
+
+
+class GaveUpError(AcefoneError):
+    """A transient failure persisted through every allowed try."""
+
+
+class TransientResponseError(RetriableAPIError):
+    """A failure worth retrying: 429, 5xx, a gateway page, a cut or invalid body."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TokenExpiredError(TransientResponseError):
+    """A login token was refused: log in again, then retry once."""

@@ -1,0 +1,183 @@
+"""Make every record conform to its declared schema, whatever shape the API sent.
+
+The API's types drift (numbers as strings, "N.A.", a dict where a list belongs, integer ids
+on old accounts). Each value is coerced by the type its schema property declares, so the
+target can always load it without altering a column; values that cannot be read become null
+rather than failing the run, and fields the schema does not know are kept in `extra_fields`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tap_acefone.windows import iso_utc, parse_local, parse_local_stamp
+
+Coercer = Callable[[Any], Any]
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+_CALL_ID_EPOCH = re.compile(r"(?:^|-)(\d{10})(?:\.\d+)?$")
+# Epoch hints outside these bounds (2001 .. 2286) are not timestamps.
+_EPOCH_MIN, _EPOCH_MAX = 1e9, 1e10
+EXTRA_FIELDS = "extra_fields"
+DERIVED = ("started_at", "ended_at", EXTRA_FIELDS)
+
+
+def to_text(value: Any) -> str | None:
+    """Any scalar as text; containers as compact JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def to_number(value: Any) -> int | float | None:
+    """A finite number from a number or numeric text; None otherwise."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def to_integer(value: Any) -> int | None:
+    """A whole number, rounding fractions to the nearest integer."""
+    number = to_number(value)
+    if number is None or isinstance(number, int):
+        return number
+    return round(number)
+
+
+def to_boolean(value: Any) -> bool | None:
+    """Booleans, 0/1 and the usual words; None when unreadable."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return None
+
+
+def to_list(value: Any) -> list | None:
+    """A list: a lone object is wrapped, empty text is an empty list, JSON text is parsed."""
+    if value is None or isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                return [value]
+            return parsed if isinstance(parsed, list) else [value]
+    return [value]
+
+
+def to_object(value: Any) -> dict | None:
+    """An object or null."""
+    return value if isinstance(value, dict) else None
+
+
+def keep(value: Any) -> Any:
+    """Free-form JSON kept exactly as sent."""
+    return value
+
+
+def coercer_for(prop: Mapping[str, Any]) -> Coercer:
+    """Pick the coercion matching a property's declared JSON type."""
+    types = prop.get("type", [])
+    types = {types} if isinstance(types, str) else set(types)
+    kinds = types - {"null"}
+    if len(kinds) > 1:
+        return keep
+    kind = next(iter(kinds), None)
+    return {
+        "string": to_text,
+        "integer": to_integer,
+        "number": to_number,
+        "boolean": to_boolean,
+        "array": to_list,
+        "object": to_object,
+    }.get(kind, keep)
+
+
+class RecordShaper:
+    """Coerces raw records into one stream's schema."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        properties = schema["properties"]
+        self.coercers: dict[str, Coercer] = {
+            name: coercer_for(prop) for name, prop in properties.items() if name not in DERIVED
+        }
+        self.known = frozenset(properties)
+        self.keeps_extras = EXTRA_FIELDS in properties
+
+    def shape(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Return a new record with declared fields coerced and unknown ones set aside."""
+        record = {name: coerce(raw.get(name)) for name, coerce in self.coercers.items()}
+        if self.keeps_extras:
+            extras = {key: value for key, value in raw.items() if key not in self.known}
+            record[EXTRA_FIELDS] = extras or None
+        return record
+
+
+def add_call_instants(record: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    """Set `started_at` and `ended_at` (UTC) from the record's local wall-clock fields."""
+    hint = start_epoch_hint(record)
+    started = parse_local(record.get("date"), record.get("time"), tz, hint)
+    end_hint = None
+    if started is not None and isinstance(record.get("call_duration"), int):
+        end_hint = started.timestamp() + record["call_duration"]
+    ended = parse_local_stamp(record.get("end_stamp"), tz, end_hint)
+    record["started_at"] = _iso_or_none(started)
+    record["ended_at"] = _iso_or_none(ended)
+    return record
+
+
+def start_epoch_hint(record: Mapping[str, Any]) -> float | None:
+    """The call's start as a Unix time, from `call_id` or the first timed `call_flow` entry."""
+    call_id = record.get("call_id")
+    if isinstance(call_id, str):
+        match = _CALL_ID_EPOCH.search(call_id)
+        if match:
+            return float(match.group(1))
+    flow = record.get("call_flow")
+    for entry in flow if isinstance(flow, list) else ():
+        if isinstance(entry, dict):
+            epoch = to_number(entry.get("time"))
+            if epoch is not None and _EPOCH_MIN <= epoch < _EPOCH_MAX:
+                return float(epoch)
+    return None
+
+
+def _iso_or_none(instant: datetime | None) -> str | None:
+    return None if instant is None else iso_utc(instant)

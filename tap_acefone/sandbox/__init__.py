@@ -1,0 +1,9 @@
+"""A local, faithful Acefone API for tests, the demo and benchmarks."""
+
+from .clock import Clock
+from .config import SandboxConfig
+from .faults import Faults
+from .sandbox import Sandbox
+from .truth import TruthRow
+
+__all__ = ["Clock", "Faults", "Sandbox", "SandboxConfig", "TruthRow"]

@@ -1,0 +1,518 @@
+"""The HTTP side: routing, auth, rate limiting, fault injection and the admin endpoints.
+
+Built on ``http.server.ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive. Every
+response is written in a single ``sendall`` with an exact ``Content-Length`` (TCP_NODELAY is
+also set), so loopback clients never hit Nagle/delayed-ACK stalls.
+
+Status codes and bodies follow the API notes §2: unknown paths get API Gateway's 403
+``Missing Authentication Token``, throttling gets 429 with ``"success": "false"`` (a string),
+gateway faults are HTML pages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import IO, Any
+from urllib.parse import parse_qsl
+
+from . import reference
+from .auth import TokenStore, bearer_token
+from .calls import local_string
+from .clock import Clock, parse_iso
+from .config import SandboxConfig
+from .faults import FaultDecision, FaultInjector, Faults
+from .people import Team
+from .query import QueryError, parse_call_query, parse_params
+from .ratelimit import TokenBucket, retry_after_header
+from .stats import Stats
+from .store import CallStore
+
+JSON = "application/json"
+NDJSON = "application/x-ndjson"
+HTML = "text/html"
+MISSING_TOKEN = b'{"message":"Missing Authentication Token"}'
+TOO_MANY = b'{"success":"false","message":"Too Many Attempts."}'
+GATEWAY_PAGE = (
+    "<html><head><title>{code} {phrase}</title></head>\r\n<body>\r\n"
+    "<center><h1>{code} {phrase}</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+MAINTENANCE_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    b"<title>Service Unavailable</title>"
+    b"</head>\n<body><h1>We&#39;ll be back soon.</h1><p>Our servers are busy. Please try again.</p>"
+    b"</body></html>\n"
+)
+LOGIN_PATHS = ("/v1/auth/login", "/v1/auth/refresh")
+MAX_BODY = 1 << 20
+SPOOL_BYTES = 32 << 20
+
+
+@dataclass
+class Request:
+    """What the app needs from an HTTP request."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Response:
+    """A complete response.
+
+    ``stream`` (with ``length``) replaces ``body`` for big payloads; ``reset`` means "drop the
+    connection without answering".
+    """
+
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: IO[bytes] | None = None
+    length: int = 0
+    reset: bool = False
+
+
+def json_response(
+    status: int, payload: Any, headers: list[tuple[str, str]] | None = None
+) -> Response:
+    """Encode ``payload`` compactly, like the PHP backend."""
+    return Response(
+        status, json.dumps(payload, separators=(",", ":")).encode(), JSON, headers or []
+    )
+
+
+class SandboxApp:
+    """Everything behind the socket: one :meth:`handle` call per request."""
+
+    def __init__(
+        self,
+        *,
+        config: SandboxConfig,
+        clock: Clock,
+        store: CallStore,
+        team: Team,
+        tokens: TokenStore,
+        injector: FaultInjector,
+        stats: Stats,
+        stop: threading.Event,
+        truth_lines: Callable[[float], Iterator[bytes]],
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+        self.team = team
+        self.tokens = tokens
+        self.injector = injector
+        self.stats = stats
+        self.stop = stop
+        self.truth_lines = truth_lines
+        self.bucket = TokenBucket(config.rate_limit) if config.rate_limit else None
+        self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {
+            ("GET", "/v1/call/records"): self.call_records,
+            ("GET", "/v1/users"): self.users,
+            ("GET", "/v1/departments"): self.departments,
+            ("GET", "/v1/ivrs"): self.ivrs,
+            ("GET", "/v1/my_number"): self.my_number,
+            ("POST", "/v1/auth/login"): self.login,
+            ("POST", "/v1/auth/refresh"): self.refresh,
+        }
+        self._static_json = {
+            "departments": json.dumps(reference.departments(team), separators=(",", ":")).encode(),
+            "ivrs": json.dumps(reference.ivrs(team), separators=(",", ":")).encode(),
+            "my_number": json.dumps(reference.my_numbers(team), separators=(",", ":")).encode(),
+        }
+
+    # -- dispatch ---------------------------------------------------------------------
+    def handle(self, req: Request) -> Response:
+        """Route one request; admin paths bypass auth, faults, latency and counters."""
+        if req.path == "/_sandbox" or req.path.startswith("/_sandbox/"):
+            return self.admin(req)
+        route = self.routes.get(("GET" if req.method == "HEAD" else req.method, req.path))
+        with self.stats.in_flight(req.path):
+            if route is None:
+                response = Response(
+                    403,
+                    MISSING_TOKEN,
+                    JSON,
+                    [("x-amzn-ErrorType", "MissingAuthenticationTokenException")],
+                )
+            else:
+                response = self._api(route, req)
+            if not response.reset:
+                self.stats.status(response.status)
+            return response
+
+    def _api(self, route: Callable[[Request], Response], req: Request) -> Response:
+        """Latency, faults and the rate limit wrapped around a route handler."""
+        if self.config.latency:
+            self.stop.wait(self.config.latency)
+        decision = self.injector.draw(is_login=req.path in LOGIN_PATHS)
+        if decision.slow:
+            self.stats.fault("slow")
+            self.stop.wait(self.injector.faults.slow_seconds)
+        if decision.kind == "reset":
+            self.stats.fault("reset")
+            return Response(0, reset=True)
+        if self.bucket is not None:
+            wait = self.bucket.take()
+            if wait > 0:
+                return self._too_many(wait)
+        if decision.kind in ("429", "5xx", "invalid_json", "success_false"):
+            self.stats.fault(decision.kind)
+            return self._fault_response(decision)
+        response = route(req)
+        if decision.kind == "truncated_json" and response.body:
+            self.stats.fault("truncated_json")
+            cut = 1 + int(decision.aux * (len(response.body) - 1))
+            response.body = response.body[:cut]
+        return response
+
+    def _too_many(self, wait: float) -> Response:
+        headers = [("Retry-After", retry_after_header(wait))] if self.config.retry_after else []
+        return Response(429, TOO_MANY, JSON, headers)
+
+    def _fault_response(self, decision: FaultDecision) -> Response:
+        if decision.kind == "429":
+            return self._too_many(1.0)
+        if decision.kind == "5xx":
+            phrase = HTTPStatus(decision.status).phrase
+            page = GATEWAY_PAGE.format(code=decision.status, phrase=phrase).encode()
+            return Response(decision.status, page, HTML)
+        if decision.kind == "invalid_json":
+            return Response(200, MAINTENANCE_PAGE, HTML)
+        return Response(200, TOO_MANY, JSON)  # success_false: HTTP 200, throttled body
+
+    def _authorized(self, req: Request) -> Response | None:
+        """The 401 response, or ``None`` when the token is good."""
+        problem = self.tokens.check(bearer_token(req.headers.get("authorization")))
+        if problem is None:
+            return None
+        return json_response(401, {"success": False, "message": problem})
+
+    # -- /v1 routes -------------------------------------------------------------------
+    def call_records(self, req: Request) -> Response:
+        """``GET /v1/call/records``: the paged, filtered, clock-visible CDRs."""
+        denied = self._authorized(req)
+        if denied is not None:
+            return denied
+        now_ts = self.clock.timestamp()
+        try:
+            query = parse_call_query(
+                req.query,
+                now_local=local_string(now_ts, self.store.plan.tz),
+                default_limit=self.config.default_limit,
+                page_size_max=self.config.page_size_max,
+            )
+        except QueryError as exc:
+            return json_response(400, {"success": False, "message": str(exc)})
+        body, size, _ = self.store.page(query, now_ts)
+        self.stats.page(size)
+        return Response(200, body)
+
+    def users(self, req: Request) -> Response:
+        """``GET /v1/users``: cursor pages by ``last_seen_id``."""
+        denied = self._authorized(req)
+        if denied is not None:
+            return denied
+        params = parse_params(req.query)
+        limit = _int_param(params, "limit", self.config.default_limit, minimum=1)
+        last_seen = _int_param(params, "last_seen_id", None, minimum=0)
+        page = reference.users_page(
+            self.team, limit=min(limit, self.config.page_size_max), last_seen_id=last_seen
+        )
+        return json_response(200, page)
+
+    def departments(self, req: Request) -> Response:
+        """``GET /v1/departments``: a bare JSON array."""
+        return self._authorized(req) or Response(200, self._static_json["departments"])
+
+    def ivrs(self, req: Request) -> Response:
+        """``GET /v1/ivrs``: ``{"ivrs": [...]}``."""
+        return self._authorized(req) or Response(200, self._static_json["ivrs"])
+
+    def my_number(self, req: Request) -> Response:
+        """``GET /v1/my_number``: a bare JSON array of DIDs."""
+        return self._authorized(req) or Response(200, self._static_json["my_number"])
+
+    def login(self, req: Request) -> Response:
+        """``POST /v1/auth/login`` with ``email`` (or ``login_id``) and ``password``."""
+        fields = _body_fields(req)
+        identity = fields.get("email") or fields.get("login_id")
+        password = fields.get("password")
+        result = self.tokens.login(
+            identity if isinstance(identity, str) else None,
+            password if isinstance(password, str) else None,
+        )
+        return json_response(result.status, result.body)
+
+    def refresh(self, req: Request) -> Response:
+        """``POST /v1/auth/refresh`` with the current token in ``Authorization``."""
+        result = self.tokens.refresh(bearer_token(req.headers.get("authorization")))
+        return json_response(result.status, result.body)
+
+    # -- /_sandbox admin ----------------------------------------------------------------
+    def admin(self, req: Request) -> Response:
+        """Test/script controls: clock, truth, stats, faults, revocation."""
+        key = (req.method, req.path.rstrip("/"))
+        try:
+            if key == ("GET", "/_sandbox/clock"):
+                return json_response(200, {"now": self.clock.now().isoformat()})
+            if key == ("POST", "/_sandbox/clock"):
+                return self._admin_clock(_json_body(req))
+            if key == ("GET", "/_sandbox/truth"):
+                return self._admin_truth(req)
+            if key == ("GET", "/_sandbox/stats"):
+                return json_response(200, self.stats.snapshot())
+            if key == ("POST", "/_sandbox/stats/reset"):
+                self.stats.reset()
+                return json_response(200, self.stats.snapshot())
+            if key == ("GET", "/_sandbox/faults"):
+                return json_response(200, self.injector.faults.to_dict())
+            if key == ("POST", "/_sandbox/faults"):
+                faults = Faults.from_dict(_json_body(req))
+                self.injector.configure(faults)
+                return json_response(200, faults.to_dict())
+            if key == ("POST", "/_sandbox/revoke"):
+                token = _json_body(req).get("token")
+                if not isinstance(token, str) or not token:
+                    raise ValueError('body must be {"token": "<token>"}')
+                self.tokens.revoke(token)
+                return json_response(200, {"revoked": True})
+            if key == ("GET", "/_sandbox/info"):
+                return json_response(200, self.info())
+        except (ValueError, TypeError) as exc:
+            return json_response(400, {"error": str(exc)})
+        return json_response(404, {"error": f"no admin endpoint {req.method} {req.path}"})
+
+    def info(self) -> dict[str, Any]:
+        """Non-secret facts about the account, for scripts."""
+        cfg = self.config
+        return {
+            "timezone": cfg.timezone,
+            "seed": cfg.seed,
+            "days": cfg.days,
+            "calls_per_day": cfg.calls_per_day,
+            "first_day": _iso_day(self.store.first),
+            "last_day": _iso_day(self.store.last),
+            "order": cfg.order,
+            "page_size_max": cfg.page_size_max,
+            "default_limit": cfg.default_limit,
+            "generated_calls": self.store.total_calls(),
+            "now": self.clock.now().isoformat(),
+        }
+
+    def _admin_clock(self, body: dict[str, Any]) -> Response:
+        if "advance_seconds" in body:
+            seconds = body["advance_seconds"]
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+                raise ValueError("advance_seconds must be a number")
+            now = self.clock.advance(timedelta(seconds=seconds))
+        elif "set" in body:
+            if not isinstance(body["set"], str):
+                raise ValueError("set must be an ISO-8601 string")
+            now = self.clock.set(parse_iso(body["set"]))
+        else:
+            raise ValueError('body must be {"advance_seconds": N} or {"set": "<iso>"}')
+        return json_response(200, {"now": now.isoformat()})
+
+    def _admin_truth(self, req: Request) -> Response:
+        at_raw = dict(parse_qsl(req.query)).get("at")
+        at_ts = parse_iso(at_raw).timestamp() if at_raw else self.clock.timestamp()
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed after sending
+        for line in self.truth_lines(at_ts):
+            spool.write(line)
+        length = spool.tell()
+        spool.seek(0)
+        return Response(200, content_type=NDJSON, stream=spool, length=length)
+
+
+def _iso_day(ordinal: int) -> str:
+    return date.fromordinal(ordinal).isoformat()
+
+
+def _int_param(params: dict[str, list[str]], key: str, default: int | None, *, minimum: int) -> Any:
+    for value in params.get(key, ()):
+        try:
+            number = int(value)
+        except ValueError:
+            continue
+        if number >= minimum:
+            return number
+    return default
+
+
+def _json_body(req: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(req.body or b"{}")
+    except ValueError as exc:
+        raise ValueError(f"body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
+
+
+def _body_fields(req: Request) -> dict[str, Any]:
+    """Login bodies: JSON, or a form (some clients post forms)."""
+    if "json" in req.headers.get("content-type", "") or req.body.lstrip().startswith(b"{"):
+        try:
+            data = json.loads(req.body or b"{}")
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+    return dict(parse_qsl(req.body.decode("utf-8", "replace")))
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    """Threading server that can close idle keep-alive connections on stop."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
+        self.app = app
+        self._conn_lock = threading.Lock()
+        self._connections: dict[socket.socket, threading.Thread] = {}
+        super().__init__(address, SandboxHandler)
+
+    def track(self, conn: socket.socket) -> None:
+        """Remember a live connection and the thread serving it."""
+        with self._conn_lock:
+            self._connections[conn] = threading.current_thread()
+
+    def untrack(self, conn: socket.socket) -> None:
+        """Forget a finished connection."""
+        with self._conn_lock:
+            self._connections.pop(conn, None)
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """Wake handler threads blocked on idle keep-alive sockets and wait for them."""
+        with self._conn_lock:
+            live = list(self._connections.items())
+        for conn, _ in live:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for _, thread in live:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connection-level errors (client went away) are normal here; others go to stderr."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            return
+        traceback.print_exc(file=sys.stderr)
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    """Thin adapter between ``http.server`` and :class:`SandboxApp`."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "acefone-sandbox"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this many seconds
+    server: SandboxHTTPServer
+
+    def setup(self) -> None:
+        """Disable Nagle and register the connection so stop() can close it."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection)
+
+    def finish(self) -> None:
+        """Tolerate sockets the client (or a reset fault) already closed."""
+        try:
+            super().finish()
+        except OSError:
+            pass
+        finally:
+            self.server.untrack(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: request lines could carry identifiers, and tests want quiet output."""
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # chunked uploads are not supported: do not desync
+        body = self.rfile.read(min(length, MAX_BODY)) if length > 0 else b""
+        path, _, query = self.path.partition("?")
+        req = Request(
+            method=self.command,
+            path=path,
+            query=query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        try:
+            response = self.server.app.handle(req)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            response = json_response(500, {"success": False, "message": "Server Error"})
+        if response.reset:
+            self._reset()
+        else:
+            self._send(response)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815
+
+    def _send(self, response: Response) -> None:
+        length = response.length if response.stream is not None else len(response.body)
+        lines = [
+            f"HTTP/1.1 {response.status} {_phrase(response.status)}",
+            f"Date: {self.date_time_string()}",
+            f"Server: {self.server_version}",
+            f"Content-Type: {response.content_type}; charset=UTF-8"
+            if response.content_type != NDJSON
+            else f"Content-Type: {response.content_type}",
+            f"Content-Length: {length}",
+            "Cache-Control: no-cache, private",
+        ]
+        lines += [f"{k}: {v}" for k, v in response.headers]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            if self.command == "HEAD":
+                self.wfile.write(head)
+            elif response.stream is None:
+                self.wfile.write(head + response.body)
+            else:
+                self.wfile.write(head)
+                while chunk := response.stream.read(1 << 20):
+                    self.wfile.write(chunk)
+        except OSError:
+            self.close_connection = True
+        finally:
+            if response.stream is not None:
+                response.stream.close()
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP RST and no response (SO_LINGER 0, then close)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for closable in (self.wfile, self.rfile, self.connection):
+            with contextlib.suppress(OSError):
+                closable.close()
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

@@ -1,0 +1,284 @@
+"""The tap's settings: their JSON schema and the checks JSON schema cannot express.
+
+Every message names the setting it is about, so `tap-acefone` can exit with one clear line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from singer_sdk import typing as th
+
+from tap_acefone.windows import parse_setting_instant
+
+API_HOSTS = {
+    "Acefone India": "https://api.acefone.in",
+    "Servetel": "https://api.servetel.in",
+    "Tata Tele Smartflo": "https://api-smartflo.tatateleservices.com",
+    "Acefone UK": "https://api-account-uk.acefone.com",
+}
+OPERATORS = (">", "<", ">=", "<=", "!=")
+# (setting, lowest, highest) for every bounded number.
+RANGES: tuple[tuple[str, float, float], ...] = (
+    ("page_size", 1, 1000),
+    ("window_hours", 1, 720),
+    ("lookback_minutes", 0, 10080),
+    ("requests_per_second", 0.01, 100),
+    ("request_timeout", 1, 3600),
+    ("max_tries", 1, 50),
+    ("duration", 0, 86400 * 7),
+)
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=API_HOSTS["Acefone India"],
+        title="API URL",
+        description="Base URL of your brand's API: "
+        + ", ".join(f"{url} ({brand})" for brand, url in API_HOSTS.items())
+        + ".",
+    ),
+    th.Property(
+        "api_token",
+        th.StringType,
+        secret=True,
+        title="API token",
+        description="A static API token from the portal (API Connect -> API Tokens). "
+        "Use this or email + password.",
+    ),
+    th.Property(
+        "email",
+        th.StringType,
+        title="Login email",
+        description="Login email for the short-lived token flow; needs password. "
+        "Use this or api_token.",
+    ),
+    th.Property(
+        "password",
+        th.StringType,
+        secret=True,
+        title="Password",
+        description="Password of the login email.",
+    ),
+    th.Property(
+        "start_date",
+        th.StringType,
+        required=True,
+        title="Start date",
+        description="Earliest call start to extract, ISO 8601. A date or a time without offset "
+        "is read in the account time zone (2024-01-01 = local midnight).",
+    ),
+    th.Property(
+        "end_date",
+        th.StringType,
+        title="End date",
+        description="Optional: extract calls that started before this instant (ISO 8601, "
+        "account time zone when no offset). Default: now.",
+    ),
+    th.Property(
+        "timezone",
+        th.StringType,
+        default="Asia/Kolkata",
+        title="Account time zone",
+        description="IANA time zone of the account: the API's dates and times are wall-clock "
+        "times in it.",
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType,
+        default=100,
+        title="Page size",
+        description="Records asked for per page (the server may send fewer).",
+    ),
+    th.Property(
+        "window_hours",
+        th.IntegerType,
+        default=24,
+        title="Window hours",
+        description="Length of each date window read as one paged query.",
+    ),
+    th.Property(
+        "lookback_minutes",
+        th.IntegerType,
+        default=120,
+        title="Lookback minutes",
+        description="Each incremental run re-reads this much before the bookmark, to catch "
+        "late-arriving and changed CDRs.",
+    ),
+    th.Property(
+        "requests_per_second",
+        th.NumberType,
+        default=2,
+        title="Requests per second",
+        description="Client-side pace of API requests; keep it under your account's limit.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType,
+        default=120,
+        title="Request timeout",
+        description="Seconds to wait for one API response before retrying it.",
+    ),
+    th.Property(
+        "max_tries",
+        th.IntegerType,
+        default=8,
+        title="Max tries",
+        description="Tries per request on 429, 5xx, timeouts and broken bodies before the run "
+        "fails.",
+    ),
+    th.Property(
+        "call_type",
+        th.StringType,
+        allowed_values=["c", "m"],
+        title="Call type filter",
+        description="Only answered (c) or only missed (m) calls.",
+    ),
+    th.Property(
+        "direction",
+        th.StringType,
+        allowed_values=["inbound", "outbound"],
+        title="Direction filter",
+        description="Only inbound or only outbound calls.",
+    ),
+    th.Property(
+        "agents",
+        th.ArrayType(th.StringType),
+        title="Agents filter",
+        description="Only calls of these agents, by agent ID.",
+    ),
+    th.Property(
+        "department",
+        th.ArrayType(th.StringType),
+        title="Departments filter",
+        description="Only calls of these department IDs.",
+    ),
+    th.Property(
+        "ivr", th.ArrayType(th.StringType), title="IVRs filter", description="Only these IVR IDs."
+    ),
+    th.Property(
+        "callerid",
+        th.StringType,
+        title="Caller ID filter",
+        description="Only calls with this client number.",
+    ),
+    th.Property(
+        "destination",
+        th.StringType,
+        title="Destination filter",
+        description="Only inbound calls directed to this number (unreliable on some accounts).",
+    ),
+    th.Property(
+        "did_number",
+        th.StringType,
+        title="DID filter",
+        description="Only calls routed through this DID number.",
+    ),
+    th.Property(
+        "duration",
+        th.IntegerType,
+        title="Duration filter",
+        description="Compare call_duration (seconds) with this value, using operator.",
+    ),
+    th.Property(
+        "operator",
+        th.StringType,
+        allowed_values=list(OPERATORS),
+        title="Duration operator",
+        description="Operator for the duration filter: >, <, >=, <= or !=.",
+    ),
+    th.Property(
+        "services",
+        th.StringType,
+        title="Services filter",
+        description="Comma-separated services to include.",
+    ),
+    th.Property(
+        "broadcast",
+        th.BooleanType,
+        title="Broadcast filter",
+        description="Whether to include broadcast call records.",
+    ),
+).to_dict()
+
+
+def check_settings(config: Mapping[str, Any]) -> list[str]:
+    """Return one message per problem JSON schema cannot see; empty when all is well."""
+    checks: tuple[Callable[[Mapping[str, Any]], list[str]], ...] = (
+        _check_auth,
+        _check_url,
+        _check_timezone_and_dates,
+        _check_ranges,
+        _check_duration_filter,
+    )
+    return [message for check in checks for message in check(config)]
+
+
+def _given(config: Mapping[str, Any], name: str) -> bool:
+    value = config.get(name)
+    return value is not None and (not isinstance(value, str) or value.strip() != "")
+
+
+def _check_auth(config: Mapping[str, Any]) -> list[str]:
+    token = _given(config, "api_token")
+    email, password = _given(config, "email"), _given(config, "password")
+    if token and (email or password):
+        return ["Set either api_token or email + password, not both."]
+    if token:
+        return []
+    if email and password:
+        return []
+    if email or password:
+        missing = "password" if email else "email"
+        return [f"{missing} is required with {'email' if email else 'password'}."]
+    return ["Set api_token (a portal API token) or email + password."]
+
+
+def _check_url(config: Mapping[str, Any]) -> list[str]:
+    url = urlparse(str(config.get("api_url", "")))
+    if url.scheme in ("http", "https") and url.netloc and not url.query:
+        return []
+    return [f"api_url must be an http(s) URL such as {API_HOSTS['Acefone India']}."]
+
+
+def _check_timezone_and_dates(config: Mapping[str, Any]) -> list[str]:
+    try:
+        tz = ZoneInfo(str(config.get("timezone", "")))
+    except (ZoneInfoNotFoundError, ValueError):
+        return [
+            f"timezone {str(config.get('timezone'))[:60]!r} is not an IANA time zone name "
+            "such as Asia/Kolkata or Europe/London."
+        ]
+    instants = {}
+    messages = []
+    for name in ("start_date", "end_date"):
+        if not _given(config, name):
+            continue
+        try:
+            instants[name] = parse_setting_instant(str(config[name]), tz)
+        except ValueError:
+            messages.append(f"{name} {str(config[name])[:40]!r} is not an ISO 8601 date or time.")
+    if len(instants) == 2 and instants["end_date"] <= instants["start_date"]:
+        messages.append("end_date must be later than start_date.")
+    return messages
+
+
+def _check_ranges(config: Mapping[str, Any]) -> list[str]:
+    messages = []
+    for name, low, high in RANGES:
+        value = config.get(name)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not low <= value <= high:
+            messages.append(f"{name} must be between {low:g} and {high:g} (got {value}).")
+    return messages
+
+
+def _check_duration_filter(config: Mapping[str, Any]) -> list[str]:
+    if _given(config, "operator") and config.get("duration") is None:
+        return ["operator is set but duration is not: set both or neither."]
+    return []

@@ -1,0 +1,1 @@
+"""Tests of the Acefone sandbox (tap_acefone.sandbox)."""

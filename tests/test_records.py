@@ -1,0 +1,85 @@
+"""Each field is coerced to its declared type, whatever shape the API sent."""
+
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tap_acefone.records import (
+    RecordShaper,
+    add_call_instants,
+    start_epoch_hint,
+    to_boolean,
+    to_integer,
+    to_list,
+    to_number,
+    to_text,
+)
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "call_records.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("func", "raw", "expected"),
+    [
+        (to_text, 1, "1"),
+        (to_text, True, "true"),
+        (to_text, {"a": 1}, '{"a":1}'),
+        (to_text, None, None),
+        (to_integer, "54", 54),
+        (to_integer, 54.0, 54),
+        (to_integer, 54.6, 55),
+        (to_integer, "N.A.", None),
+        (to_integer, "", None),
+        (to_integer, [1], None),
+        (to_number, "0.5", 0.5),
+        (to_number, "nan", None),
+        (to_number, float("inf"), None),
+        (to_boolean, "false", False),
+        (to_boolean, 1, True),
+        (to_boolean, "maybe", None),
+        (to_list, {"number": "+91"}, [{"number": "+91"}]),
+        (to_list, "", []),
+        (to_list, '[{"a": 1}]', [{"a": 1}]),
+        (to_list, "x", ["x"]),
+    ],
+)
+def test_coercions(func, raw, expected):
+    assert func(raw) == expected
+
+
+def test_shaper_fills_every_declared_field_and_keeps_unknown_ones_aside():
+    shaper = RecordShaper(SCHEMA)
+    record = shaper.shape({"id": 1, "call_duration": "40", "brand_new_field": {"x": 1}})
+    assert record["id"] == "1"
+    assert record["call_duration"] == 40
+    assert record["extra_fields"] == {"brand_new_field": {"x": 1}}
+    assert set(record) == set(SCHEMA["properties"]) - {"started_at", "ended_at"}
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"call_id": "1714657799.11930963"}, 1714657799.0),
+        ({"call_id": "h3.08-1770534283.2156835"}, 1770534283.0),
+        (
+            {
+                "call_id": "12a445d3-635d-45da-a3b9-161ac269a3a0",
+                "call_flow": [{"type": "x"}, {"time": "1714657803"}],
+            },
+            1714657803.0,
+        ),
+        ({"call_id": None, "call_flow": [{"time": 1714657803.338}]}, 1714657803.338),
+        ({"call_id": None, "call_flow": "junk"}, None),
+    ],
+)
+def test_start_epoch_hint(record, expected):
+    assert start_epoch_hint(record) == expected
+
+
+def test_instants_are_utc_and_null_when_the_stamp_is_invalid():
+    record = {"date": "2024-05-02", "time": "19:19:59", "end_stamp": "0000-00-00 00:00:00"}
+    add_call_instants(record, ZoneInfo("Asia/Kolkata"))
+    assert record["started_at"] == "2024-05-02T13:49:59+00:00"
+    assert record["ended_at"] is None

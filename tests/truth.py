@@ -1,0 +1,58 @@
+"""Reconcile what the tap delivered with what the sandbox knows it holds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tests.taprun import iso
+
+# Fields compared value for value: identity, the wall-clock raw fields, and every field the
+# sandbox changes after first serving a record (the tap keeps these exactly as sent).
+COMPARED_FIELDS = (
+    "call_id",
+    "date",
+    "time",
+    "end_stamp",
+    "status",
+    "agent_name",
+    "client_number",
+    "recording_url",
+    "notes",
+    "custom_status",
+    "dialer_call_details",
+    "call_flow",
+)
+
+
+def latest_by_id(records: list[dict]) -> dict[str, dict]:
+    """What an upserting target holds after loading `records` in order."""
+    return {record["id"]: record for record in records}
+
+
+def assert_exactly_once(records: list[dict]) -> None:
+    duplicates = [rid for rid, n in Counter(r["id"] for r in records).items() if n > 1]
+    assert not duplicates, f"{len(duplicates)} records emitted more than once: {duplicates[:5]}"
+
+
+def assert_matches_truth(records: list[dict], truth: list[Any]) -> None:
+    """The delivered records, upserted by id, equal the ground truth field by field."""
+    delivered = latest_by_id(records)
+    expected = {row.record["id"]: row for row in truth}
+    missing = sorted(set(expected) - set(delivered))
+    extra = sorted(set(delivered) - set(expected))
+    assert not missing, f"{len(missing)} of {len(expected)} calls never delivered: {missing[:5]}"
+    assert not extra, f"{len(extra)} delivered calls unknown to the sandbox: {extra[:5]}"
+    for record_id, row in expected.items():
+        record = delivered[record_id]
+        assert record["started_at"] == iso(row.started_at), record_id
+        for name in COMPARED_FIELDS:
+            assert record[name] == row.record.get(name), (record_id, name)
+        kept = set(record) | set(record.get("extra_fields") or {})
+        assert set(row.record) <= kept, (record_id, set(row.record) - kept)
+
+
+def truth_in(sandbox: Any, config: dict[str, Any], at: Any = None) -> list[Any]:
+    """The sandbox's visible calls that started inside the config's [start_date, end_date)."""
+    start, end = config["start_date"], config["end_date"]
+    return [row for row in sandbox.truth(at=at) if start <= iso(row.started_at) < end]
