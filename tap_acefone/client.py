@@ -9,6 +9,7 @@ by `request_decorator`) or a fatal one with a message the user can act on.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -51,8 +52,13 @@ class AcefoneStream(RESTStream[int]):
         """One connection pool per tap."""
         return self._tap.session
 
-    def request_decorator(self, func: Callable[..., requests.Response]) -> Callable[..., Any]:
-        """Pace every try and retry transient failures (replaces the SDK's backoff)."""
+    def request_decorator(
+        self, func: Callable[..., requests.Response], stop: threading.Event | None = None
+    ) -> Callable[..., Any]:
+        """Pace every try and retry transient failures (replaces the SDK's backoff).
+
+        `stop` abandons the retries of a request nobody will read any more.
+        """
 
         def paced(prepared_request: requests.PreparedRequest, context: Any) -> requests.Response:
             return call_with_retries(
@@ -62,6 +68,7 @@ class AcefoneStream(RESTStream[int]):
                 pacer=self._tap.pacer,
                 logger=self.logger,
                 on_token_expired=getattr(self.authenticator, "invalidate", None),
+                stop=stop,
             )
 
         return paced

@@ -40,3 +40,7 @@ class TransientResponseError(RetriableAPIError):
 
 class TokenExpiredError(TransientResponseError):
     """A login token was refused: log in again, then retry once."""
+
+
+class AbandonedError(Exception):
+    """A fetched-ahead request whose result nobody will read any more (the run is ending)."""

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from tap_acefone.windows import iso_utc, parse_local, parse_local_stamp
@@ -181,3 +182,19 @@ def start_epoch_hint(record: Mapping[str, Any]) -> float | None:
 
 def _iso_or_none(instant: datetime | None) -> str | None:
     return None if instant is None else iso_utc(instant)
+
+
+def redact_recording_url(record: dict[str, Any], mode: str) -> dict[str, Any]:
+    """Apply `recording_url_mode`: the URL's `token=` parameter grants access to the audio."""
+    url = record.get("recording_url")
+    if mode == "keep" or not isinstance(url, str):
+        return record
+    record["recording_url"] = None if mode == "drop" else strip_query_token(url)
+    return record
+
+
+def strip_query_token(url: str) -> str:
+    """The URL without any `token` query parameter (other parameters kept in order)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import TypeVar
 import requests
 
 from tap_acefone.errors import (
+    AbandonedError,
     FatalResponseError,
     GaveUpError,
     TokenExpiredError,
@@ -72,17 +74,22 @@ def call_with_retries(
     logger: logging.Logger,
     on_token_expired: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
 ) -> T:
     """Call `func` at the paced rate, retrying transient failures with backoff.
 
     A refused login token is renewed once through `on_token_expired` and does not count as a
     try; anything else transient counts, and after `policy.max_tries` tries the last failure
-    is reported as a `GaveUpError` naming `what`.
+    is reported as a `GaveUpError` naming `what`. Once `stop` is set, no further try starts.
     """
     attempt = 0
     renewed = False
+    if stop is not None:
+        sleep = stop.wait
     while True:
         attempt += 1
+        if stop is not None and stop.is_set():
+            raise AbandonedError(what)
         pacer.wait()
         try:
             return func()

@@ -21,6 +21,7 @@ API_HOSTS = {
     "Acefone UK": "https://api-account-uk.acefone.com",
 }
 OPERATORS = (">", "<", ">=", "<=", "!=")
+RECORDING_URL_MODES = ("keep", "strip_token", "drop")
 # (setting, lowest, highest) for every bounded number.
 RANGES: tuple[tuple[str, float, float], ...] = (
     ("page_size", 1, 1000),
@@ -29,6 +30,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("requests_per_second", 0.01, 100),
     ("request_timeout", 1, 3600),
     ("max_tries", 1, 50),
+    ("max_concurrency", 1, 16),
     ("duration", 0, 86400 * 7),
 )
 
@@ -130,6 +132,23 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Max tries",
         description="Tries per request on 429, 5xx, timeouts and broken bodies before the run "
         "fails.",
+    ),
+    th.Property(
+        "max_concurrency",
+        th.IntegerType,
+        default=4,
+        title="Max concurrency",
+        description="Pages of one window fetched at the same time (still paced by "
+        "requests_per_second); 1 reads page after page.",
+    ),
+    th.Property(
+        "recording_url_mode",
+        th.StringType,
+        default="keep",
+        allowed_values=list(RECORDING_URL_MODES),
+        title="Recording URL mode",
+        description="recording_url embeds its own access token: keep it, strip_token (remove "
+        "the token= parameter) or drop (null the URL).",
     ),
     th.Property(
         "call_type",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,11 +15,12 @@ import requests
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
+from singer_sdk.streams.rest import PageContext
 
 from tap_acefone.bookmarks import begin, checkpoint, read_bookmark
 from tap_acefone.client import AcefoneStream, response_body
-from tap_acefone.pagination import EnvelopePaginator
-from tap_acefone.records import RecordShaper, add_call_instants
+from tap_acefone.pagination import EnvelopePaginator, read_pages
+from tap_acefone.records import RecordShaper, add_call_instants, redact_recording_url
 from tap_acefone.windows import Window, iso_utc, iter_windows
 
 SCHEMAS_DIR = SchemaDirectory(
@@ -87,14 +89,10 @@ class CallRecordsStream(AcefoneStream):
         """The account's time zone, in which the API reads and writes wall-clock times."""
         return ZoneInfo(self.config["timezone"])
 
-    def get_new_paginator(self) -> EnvelopePaginator:
-        """Page numbers until the envelope says the window is exhausted."""
-        return EnvelopePaginator()
-
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
         """Window bounds in local time, the page, the page size and the configured filters."""
         assert context is not None
-        window: Window = context["window"]
+        window = Window(context["window_start"], context["window_end"])
         from_date, to_date = window.query_bounds(self.account_tz)
         params: dict[str, Any] = {
             "from_date": from_date,
@@ -111,6 +109,10 @@ class CallRecordsStream(AcefoneStream):
             if self.config.get(name):
                 params[f"{name}[]"] = [_array_filter_value(name, v) for v in self.config[name]]
         return params
+
+    def get_new_paginator(self) -> EnvelopePaginator:
+        """Page numbers until the envelope says the window is exhausted."""
+        return EnvelopePaginator()
 
     def get_replication_key_signpost(self, context: Context | None = None) -> str:
         """Never bookmark past the end of what this run reads."""
@@ -152,7 +154,10 @@ class CallRecordsStream(AcefoneStream):
     def _read_window(self, progress: WindowProgress) -> Iterable[dict]:
         """Page through the window, again if pages shifted and records went missing."""
         for attempt in range(1, MAX_WINDOW_PASSES + 1):
-            yield from self.request_records({"window": progress.window})
+            window = progress.window
+            yield from self.request_records(
+                {"window_start": window.start, "window_end": window.end}
+            )
             if progress.count is None or len(progress.ids) >= progress.count:
                 return
             if attempt < MAX_WINDOW_PASSES:
@@ -171,6 +176,33 @@ class CallRecordsStream(AcefoneStream):
             MAX_WINDOW_PASSES,
         )
 
+    def request_records(self, context: Context | None) -> Iterable[dict]:
+        """Read one window's pages, fetching ahead concurrently, and yield rows in page order."""
+        stop = threading.Event()
+        send = self.request_decorator(self._request, stop=stop)
+
+        def fetch(page: int) -> requests.Response:
+            return send(self._prepare_page(context, page), context)
+
+        concurrency = int(self.config["max_concurrency"])
+        with self.get_http_request_counter() as request_counter:
+            request_counter.with_context(context)
+            pages = read_pages(fetch, self.get_new_paginator(), concurrency=concurrency, stop=stop)
+            for response in pages:
+                request_counter.increment()
+                yield from self.parse_response(response)
+
+    def _prepare_page(self, context: Context | None, page: int) -> requests.PreparedRequest:
+        request = self.get_http_request(
+            page=PageContext(stream_context=context, next_page_token=page)
+        )
+        return self.build_prepared_request(
+            method=request.method,
+            url=request.url,
+            params=request.encode_params(),
+            headers=request.headers,
+        )
+
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """Count pages and the API's total for the window, then yield its rows."""
         if self._progress is not None:
@@ -182,7 +214,8 @@ class CallRecordsStream(AcefoneStream):
 
     def post_process(self, row: dict, context: Context | None = None) -> dict:
         """Coerce every field to its declared type and add the UTC start and end."""
-        return add_call_instants(self._shaper.shape(row), self.account_tz)
+        record = add_call_instants(self._shaper.shape(row), self.account_tz)
+        return redact_recording_url(record, self.config["recording_url_mode"])
 
     def _log_window(self, progress: WindowProgress) -> None:
         self.logger.info(

@@ -13,11 +13,11 @@ import click
 import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import Stream, Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_acefone.auth import LoginAuthenticator, StaticTokenAuthenticator
 from tap_acefone.errors import AcefoneError
+from tap_acefone.output import BufferedSingerWriter
 from tap_acefone.pacing import Pacer
 from tap_acefone.retries import RetryPolicy, call_with_retries
 from tap_acefone.settings import CONFIG_SCHEMA, check_settings
@@ -32,7 +32,7 @@ class TapAcefone(Tap):
 
     name = "tap-acefone"
     config_jsonschema = CONFIG_SCHEMA
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedSingerWriter
 
     def discover_streams(self) -> list[Stream]:
         """The streams this tap offers."""

@@ -9,6 +9,7 @@ import pytest
 from tap_acefone.records import (
     RecordShaper,
     add_call_instants,
+    redact_recording_url,
     start_epoch_hint,
     to_boolean,
     to_integer,
@@ -83,3 +84,16 @@ def test_instants_are_utc_and_null_when_the_stamp_is_invalid():
     add_call_instants(record, ZoneInfo("Asia/Kolkata"))
     assert record["started_at"] == "2024-05-02T13:49:59+00:00"
     assert record["ended_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("keep", "https://h/file/recording?callId=1.2&type=rec&token=abc"),
+        ("strip_token", "https://h/file/recording?callId=1.2&type=rec"),
+        ("drop", None),
+    ],
+)
+def test_recording_url_modes(mode, expected):
+    record = {"recording_url": "https://h/file/recording?callId=1.2&type=rec&token=abc"}
+    assert redact_recording_url(record, mode)["recording_url"] == expected
