@@ -14,9 +14,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import requests
-from singer_sdk.pagination import PageNumberPaginator
+from singer_sdk.pagination import BaseAPIPaginator, PageNumberPaginator
 
 from tap_acefone.client import response_body
 
@@ -110,3 +111,22 @@ def _as_int(value: object) -> int | None:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+class LastSeenIdPaginator(BaseAPIPaginator[Any]):
+    """`/v1/users` cursor: ask again with `last_seen_id` while the API says `has_more`."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def has_more(self, response: requests.Response) -> bool:
+        """The API's own flag, read leniently (bool, 0/1 or "true"/"false")."""
+        flag = response_body(response).get("has_more")
+        return str(flag).strip().lower() in {"true", "1"}
+
+    def get_next(self, response: requests.Response) -> Any:
+        """The top-level `last_seen_id`, else the id of the page's last row."""
+        body = response_body(response)
+        rows = body.get("data") or []
+        fallback = rows[-1].get("id") if rows and isinstance(rows[-1], dict) else None
+        return body.get("last_seen_id") or fallback

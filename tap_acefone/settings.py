@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
+from tap_acefone.phones import is_region
 from tap_acefone.windows import parse_setting_instant
 
 API_HOSTS = {
@@ -151,6 +152,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "the token= parameter) or drop (null the URL).",
     ),
     th.Property(
+        "default_region",
+        th.StringType,
+        default="IN",
+        title="Default phone region",
+        description="Region (ISO 3166 code such as IN or GB) used to read national phone numbers "
+        "when filling the *_e164 fields.",
+    ),
+    th.Property(
         "call_type",
         th.StringType,
         allowed_values=["c", "m"],
@@ -233,6 +242,7 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         _check_timezone_and_dates,
         _check_ranges,
         _check_duration_filter,
+        _check_region,
     )
     return [message for check in checks for message in check(config)]
 
@@ -301,3 +311,10 @@ def _check_duration_filter(config: Mapping[str, Any]) -> list[str]:
     if _given(config, "operator") and config.get("duration") is None:
         return ["operator is set but duration is not: set both or neither."]
     return []
+
+
+def _check_region(config: Mapping[str, Any]) -> list[str]:
+    region = config.get("default_region")
+    if region is None or is_region(str(region)):
+        return []
+    return [f"default_region {str(region)[:20]!r} is not a phone region code such as IN or GB."]

@@ -19,6 +19,7 @@ from singer_sdk.streams.rest import PageContext
 
 from tap_acefone.bookmarks import begin, checkpoint, read_bookmark
 from tap_acefone.client import AcefoneStream, response_body
+from tap_acefone.derived import add_analyst_fields
 from tap_acefone.pagination import EnvelopePaginator, read_pages
 from tap_acefone.records import RecordShaper, add_call_instants, redact_recording_url
 from tap_acefone.windows import Window, iso_utc, iter_windows
@@ -213,8 +214,9 @@ class CallRecordsStream(AcefoneStream):
         return super().parse_response(response)
 
     def post_process(self, row: dict, context: Context | None = None) -> dict:
-        """Coerce every field to its declared type and add the UTC start and end."""
+        """Coerce every field to its type; add UTC instants and the analyst fields."""
         record = add_call_instants(self._shaper.shape(row), self.account_tz)
+        record = add_analyst_fields(record, self.config["default_region"])
         return redact_recording_url(record, self.config["recording_url_mode"])
 
     def _log_window(self, progress: WindowProgress) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import json
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
 from importlib import metadata
@@ -16,9 +18,11 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_acefone.auth import LoginAuthenticator, StaticTokenAuthenticator
-from tap_acefone.errors import AcefoneError
+from tap_acefone.bookmarks import PROGRESS_MARKERS
+from tap_acefone.errors import AcefoneError, StateError
 from tap_acefone.output import BufferedSingerWriter
 from tap_acefone.pacing import Pacer
+from tap_acefone.reference import REFERENCE_STREAMS
 from tap_acefone.retries import RetryPolicy, call_with_retries
 from tap_acefone.settings import CONFIG_SCHEMA, check_settings
 from tap_acefone.streams import CallRecordsStream
@@ -36,16 +40,37 @@ class TapAcefone(Tap):
 
     def discover_streams(self) -> list[Stream]:
         """The streams this tap offers."""
-        return [CallRecordsStream(self)]
+        return [CallRecordsStream(self), *(stream(self) for stream in REFERENCE_STREAMS)]
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Run the CLI; a known failure becomes one error line and exit code 1."""
         try:
+            if kwargs.get("state") is not None:
+                kwargs["state"] = _checked_state_file(kwargs["state"])
             super().invoke(*args, **kwargs)
         except AcefoneError as exc:
             cls.logger.error("%s", exc)
             raise click.exceptions.Exit(1) from None
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
+        """Read the --config files; an unreadable one is one error line and exit code 1."""
+        try:
+            return super().cb_config(ctx, param, value)
+        except (OSError, ValueError, TypeError) as exc:
+            cls.logger.error(
+                "Could not read the --config file(s) %s: %s", ", ".join(value), _why(exc)
+            )
+            raise click.exceptions.Exit(1) from None
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Refuse a state the sync could not use, naming what is wrong, before reading it."""
+        check_state(state, stream=CallRecordsStream.name)
+        warning = foreign_state_warning(state, stream=CallRecordsStream.name)
+        if warning:
+            self.logger.warning("%s", warning)
+        super().load_state(state)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """JSON-schema checks first, then the cross-field checks schema cannot express."""
@@ -136,3 +161,81 @@ class TapAcefone(Tap):
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
+
+
+def _why(exc: BaseException) -> str:
+    """Why a file could not be read, without echoing its content (it may hold secrets)."""
+    if isinstance(exc, ValueError) and hasattr(exc, "lineno") and hasattr(exc, "colno"):
+        return f"not valid JSON (line {exc.lineno} column {exc.colno})"
+    if isinstance(exc, TypeError):
+        return "the file is not a JSON object"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+
+
+def _checked_state_file(handle: Any) -> io.StringIO:
+    """The --state file's text, once it is known to be JSON (empty counts as no state)."""
+    text = handle.read()
+    name = getattr(handle, "name", "--state")
+    if not text.strip():
+        text = "{}"
+    fix = "Fix it, or remove it to start again from start_date."
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise StateError(f"The state file {name} is {_why(exc)}. {fix}") from None
+    if not isinstance(parsed, dict):
+        raise StateError(f"The state file {name} does not hold a JSON object. {fix}")
+    return io.StringIO(text)
+
+
+def check_state(state: Any, *, stream: str) -> None:
+    """Raise StateError unless `state` is a Singer state this tap can resume from.
+
+    Bookmarks of other streams are left alone unless the SDK could not even read them (a
+    shared or foreign state is fine); this stream's bookmark, when present, must be an
+    ISO 8601 timestamp.
+    """
+    fix = "Fix the state, or clear it to start again from start_date."
+    if not isinstance(state, Mapping):
+        raise StateError(f"The state is not a JSON object. {fix}")
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, Mapping):
+        raise StateError(f"The state's 'bookmarks' is not a JSON object. {fix}")
+    for name, entry in bookmarks.items():
+        where = f"The state's bookmarks for {str(name)[:40]!r}"
+        if not isinstance(entry, Mapping):
+            raise StateError(f"{where} are not a JSON object. {fix}")
+        partitions = entry.get("partitions", [])
+        if not isinstance(partitions, list):
+            raise StateError(f"{where} have a 'partitions' that is not a list. {fix}")
+        for part in (entry, *partitions):
+            if not isinstance(part, Mapping) or not isinstance(
+                part.get(PROGRESS_MARKERS, {}), Mapping
+            ):
+                raise StateError(f"{where} hold an entry that is not a JSON object. {fix}")
+    value = bookmarks.get(stream, {}).get("replication_key_value")
+    if value is None:
+        return
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        raise StateError(
+            f"The state's bookmark for {stream} ({str(value)[:40]!r}) is not an ISO 8601 "
+            f"timestamp. {fix}"
+        ) from None
+
+
+def foreign_state_warning(state: Mapping[str, Any], *, stream: str) -> str | None:
+    """Why a non-empty state gives `stream` nothing to resume from, if it does not."""
+    bookmarks = state.get("bookmarks") or {}
+    if not state or bookmarks.get(stream, {}).get("replication_key_value") is not None:
+        return None
+    hint = ""
+    if "singer_state" in state:
+        hint = " (it looks like `meltano state get` output: pass its singer_state object)"
+    return (
+        f"The state holds no bookmark for {stream}{hint}; reading from start_date. Every "
+        "call since start_date is read again and upserted."
+    )

@@ -32,7 +32,13 @@ class TapRun:
 
     @property
     def records(self) -> list[dict]:
-        return [m["record"] for m in self.messages if m["type"] == "RECORD"]
+        """The call_records records (the stream most tests are about)."""
+        return self.records_of("call_records")
+
+    def records_of(self, stream: str) -> list[dict]:
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
 
     @property
     def states(self) -> list[dict]:

@@ -19,7 +19,6 @@ from scripts.postgres import (
 )
 
 
-
 def test_server_accepts_sqlalchemy_and_psycopg(postgres_url, pg_conn):
     assert postgres_url.startswith("postgresql+psycopg://")
     engine = sa.create_engine(postgres_url)

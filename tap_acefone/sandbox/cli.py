@@ -220,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="login token lifetime in seconds (default 3600)",
     )
     api.add_argument(
+        "--deny-path",
+        action="append",
+        metavar="PATH",
+        help="answer 403 on this endpoint, as for a token lacking its permission (repeatable)",
+    )
+    api.add_argument(
         "--api-token",
         action="append",
         metavar="TOKEN",
@@ -319,6 +325,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         retry_after=not args.no_retry_after,
         token_lifetime=args.token_lifetime,
         api_tokens=tuple(args.api_token or (DEFAULT_API_TOKEN,)),
+        denied_paths=tuple(args.deny_path or ()),
         logins=dict(args.login or [(DEFAULT_LOGIN_EMAIL, DEFAULT_LOGIN_PASSWORD)]),
         faults=faults,
     )

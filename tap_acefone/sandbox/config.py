@@ -53,6 +53,8 @@ class SandboxConfig:
     logins: dict[str, str] = field(default_factory=_default_logins)
     faults: Faults = field(default_factory=Faults)
     future_days: int = 2
+    # Endpoints the account's tokens lack Access Control permission for (403).
+    denied_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_int("seed", self.seed)
@@ -80,6 +82,7 @@ class SandboxConfig:
                 f"rate_limit must be > 0 requests/second or None, got {self.rate_limit!r}"
             )
         object.__setattr__(self, "api_tokens", tuple(self.api_tokens))
+        object.__setattr__(self, "denied_paths", tuple(self.denied_paths))
         if any(not isinstance(t, str) or not t for t in self.api_tokens):
             raise ValueError("api_tokens must be non-empty strings")
         if any(not isinstance(k, str) or not isinstance(v, str) for k, v in self.logins.items()):

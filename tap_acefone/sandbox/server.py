@@ -44,6 +44,8 @@ NDJSON = "application/x-ndjson"
 HTML = "text/html"
 MISSING_TOKEN = b'{"message":"Missing Authentication Token"}'
 TOO_MANY = b'{"success":"false","message":"Too Many Attempts."}'
+# What a token without Access Control permission for an endpoint gets (notes §2).
+FORBIDDEN = {"success": False, "message": "You do not have permission to access this API."}
 GATEWAY_PAGE = (
     "<html><head><title>{code} {phrase}</title></head>\r\n<body>\r\n"
     "<center><h1>{code} {phrase}</h1></center>\r\n</body>\r\n</html>\r\n"
@@ -175,6 +177,8 @@ class SandboxApp:
         if decision.kind in ("429", "5xx", "invalid_json", "success_false"):
             self.stats.fault(decision.kind)
             return self._fault_response(decision)
+        if req.path in self.config.denied_paths and self._authorized(req) is None:
+            return json_response(403, FORBIDDEN)
         response = route(req)
         if decision.kind == "truncated_json" and response.body:
             self.stats.fault("truncated_json")

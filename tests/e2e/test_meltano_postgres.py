@@ -57,6 +57,29 @@ EXPECTED_TYPES = {
     "call_duration": "bigint",
     "answered_seconds": "bigint",
     "call_flow": "jsonb",
+    "notes": "jsonb",
+    "charges": "numeric",
+    "has_recording": "boolean",
+    "ring_seconds": "bigint",
+}
+
+# Every call that names an agent or a department finds it in the reference tables.
+JOIN_CHECKS = {
+    "users": (
+        "SELECT count(*), count(u.id) FROM {s}.call_records c "
+        "LEFT JOIN {s}.users u ON u.agent_id = c.answered_agent_id "
+        "WHERE c.answered_agent_id IS NOT NULL"
+    ),
+    "departments": (
+        "SELECT count(*), count(d.id) FROM {s}.call_records c "
+        "LEFT JOIN {s}.departments d ON d.id = c.department_id "
+        "WHERE c.department_id IS NOT NULL"
+    ),
+    "my_numbers": (
+        "SELECT count(*), count(n.id) FROM {s}.call_records c "
+        "LEFT JOIN {s}.my_numbers n ON n.did_e164 = c.did_number_e164 "
+        "WHERE c.did_number_e164 IS NOT NULL"
+    ),
 }
 
 
@@ -243,6 +266,20 @@ def test_incremental_runs_match_sandbox_truth(
         assert types.get(column) == expected_type, (column, types.get(column))
     assert [r[0] for r in pkey] == ["id"]
     assert "_sdc_batched_at" in types  # add_record_metadata
+    assert_calls_join_reference_tables(postgres_server, postgres_schema)
+
+
+def assert_calls_join_reference_tables(pg: PostgresServer, schema: str) -> None:
+    """All five streams landed, and calls join to users, departments and numbers in SQL."""
+    quoted = f'"{schema}"'
+    with pg.connect() as conn:
+        for table in ("users", "departments", "ivrs", "my_numbers"):
+            (rows,) = conn.execute(f"SELECT count(*) FROM {quoted}.{table}").fetchone()
+            assert rows > 0, f"{table} is empty"
+        for table, query in JOIN_CHECKS.items():
+            calls, joined = conn.execute(query.format(s=quoted)).fetchone()
+            assert calls > 0, f"no call carries a key into {table}"
+            assert joined == calls, f"{calls - joined} of {calls} calls do not join {table}"
 
 
 def test_meltano_config_lists_every_setting_with_description(

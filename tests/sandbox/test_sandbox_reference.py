@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import requests
+
 from .conftest import WIDE, fetch_all
 
 
@@ -125,3 +127,12 @@ def test_cdrs_agree_with_reference_data(shared, api):
             if entry.get("type") == "IVR":
                 assert str(entry["id"]) in ivr_ids
     assert len({r["department_name"] for r in rows} - {None}) >= 2
+
+
+def test_denied_paths_answer_403_to_a_valid_token_only(start_sandbox, api):
+    sb = start_sandbox(denied_paths=("/v1/users",))
+    refused = api.get(f"{sb.url}/v1/users", timeout=10)
+    assert refused.status_code == 403
+    assert refused.json()["success"] is False
+    assert api.get(f"{sb.url}/v1/departments", timeout=10).status_code == 200
+    assert requests.get(f"{sb.url}/v1/users", timeout=10).status_code == 401

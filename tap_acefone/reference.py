@@ -1,0 +1,148 @@
+"""Reference streams: the people, teams, menus and numbers behind the calls.
+
+Small full-table reads. A token may lack Access Control permission for any of them: with the
+default selection (every stream) such a stream is skipped with a warning naming it; once the
+user has chosen streams (a catalog that deselects some), a chosen stream that is refused
+fails the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import requests
+from singer_sdk import StreamSchema
+from singer_sdk.helpers.types import Context
+from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
+
+from tap_acefone.client import AcefoneStream
+from tap_acefone.errors import FatalResponseError
+from tap_acefone.pagination import LastSeenIdPaginator
+from tap_acefone.phones import e164_or_none
+from tap_acefone.records import RecordShaper
+from tap_acefone.streams import SCHEMAS_DIR
+
+
+class PermissionDeniedError(FatalResponseError):
+    """HTTP 403 on a reference endpoint."""
+
+
+class ReferenceStream(AcefoneStream):
+    """A full-table stream of one reference endpoint."""
+
+    primary_keys = ("id",)
+    replication_key = None
+    schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS_DIR)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shaper = RecordShaper(self.schema)
+
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        """Reference endpoints answer in one page unless a stream says otherwise."""
+        return SinglePagePaginator()
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Read the endpoint; a refused, merely default-selected stream is skipped."""
+        try:
+            yield from super().get_records(context)
+        except PermissionDeniedError:
+            if self.chosen_explicitly():
+                raise
+            self.logger.warning(
+                "Skipping stream %s: the API token may not read %s (HTTP 403). Grant the token "
+                "this permission under API Connect, or deselect the stream.",
+                self.name,
+                self.path,
+            )
+
+    def validate_response(self, response: requests.Response) -> None:
+        """As every stream, but a 403 is this stream's own permission problem."""
+        if response.status_code == 403:
+            raise PermissionDeniedError(
+                f"Stream {self.name}: GET {self.path} was refused with HTTP 403: the API token "
+                "lacks Access Control permission for it. Grant it under API Connect, or "
+                "deselect the stream."
+            )
+        super().validate_response(response)
+
+    def chosen_explicitly(self) -> bool:
+        """Selected in a catalog that deselects some other stream (a deliberate choice)."""
+        catalog = self._tap.input_catalog
+        if catalog is None:
+            return False
+        selected = {entry.tap_stream_id: entry.metadata.root.selected for entry in catalog.streams}
+        return selected.get(self.name) is True and False in selected.values()
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict:
+        """Coerce every field to its declared type."""
+        return self._shaper.shape(row)
+
+
+class UsersStream(ReferenceStream):
+    """Users and their agents (joins call_records.answered_agent_id on agent_id)."""
+
+    name = "users"
+    path = "/v1/users"
+    records_key = "data"
+
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        """Cursor paging with `last_seen_id`."""
+        return LastSeenIdPaginator()
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict:
+        """Page size and the cursor."""
+        params: dict[str, Any] = {"limit": self.config["page_size"]}
+        if next_page_token is not None:
+            params["last_seen_id"] = next_page_token
+        return params
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict:
+        """Add `agent_id`, the key call_flow uses for the user's agent."""
+        record = super().post_process(row, context)
+        agent = record.get("agent")
+        agent_id = agent.get("id") if isinstance(agent, dict) else None
+        record["agent_id"] = None if agent_id is None else str(agent_id)
+        return record
+
+
+class DepartmentsStream(ReferenceStream):
+    """Departments (joins call_records.department_id on id)."""
+
+    name = "departments"
+    path = "/v1/departments"
+    records_key = None
+
+
+class IvrsStream(ReferenceStream):
+    """IVR menus."""
+
+    name = "ivrs"
+    path = "/v1/ivrs"
+    records_key = "ivrs"
+
+
+class MyNumbersStream(ReferenceStream):
+    """The account's DID numbers (joins call_records.did_number_e164 on did_e164)."""
+
+    name = "my_numbers"
+    path = "/v1/my_number"
+    records_key = None
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict:
+        """Add the DID in E.164 and split `destination` ("ivr||4101") into type and id."""
+        record = super().post_process(row, context)
+        record["did_e164"] = e164_or_none(record.get("did"), self.config["default_region"])
+        kind, _, target = (record.get("destination") or "").partition("||")
+        record["destination_type"] = kind or None
+        record["destination_id"] = target or None
+        return record
+
+
+REFERENCE_STREAMS: tuple[type[ReferenceStream], ...] = (
+    UsersStream,
+    DepartmentsStream,
+    IvrsStream,
+    MyNumbersStream,
+)
