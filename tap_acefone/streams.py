@@ -88,7 +88,7 @@ class CallRecordsStream(AcefoneStream):
     @property
     def account_tz(self) -> ZoneInfo:
         """The account's time zone, in which the API reads and writes wall-clock times."""
-        return ZoneInfo(self.config["timezone"])
+        return self._tap.account_tz
 
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
         """Window bounds in local time, the page, the page size and the configured filters."""

@@ -55,6 +55,8 @@ class SandboxConfig:
     future_days: int = 2
     # Endpoints the account's tokens lack Access Control permission for (403).
     denied_paths: tuple[str, ...] = ()
+    # Virtual seconds that pass with every call-records page served (0 = the clock stands still).
+    seconds_per_page: float = 0.0
 
     def __post_init__(self) -> None:
         _check_int("seed", self.seed)
@@ -83,6 +85,8 @@ class SandboxConfig:
             )
         object.__setattr__(self, "api_tokens", tuple(self.api_tokens))
         object.__setattr__(self, "denied_paths", tuple(self.denied_paths))
+        if not _is_number(self.seconds_per_page) or self.seconds_per_page < 0:
+            raise ValueError(f"seconds_per_page must be >= 0, got {self.seconds_per_page!r}")
         if any(not isinstance(t, str) or not t for t in self.api_tokens):
             raise ValueError("api_tokens must be non-empty strings")
         if any(not isinstance(k, str) or not isinstance(v, str) for k, v in self.logins.items()):

@@ -226,6 +226,9 @@ class SandboxApp:
             return json_response(400, {"success": False, "message": str(exc)})
         body, size, _ = self.store.page(query, now_ts)
         self.stats.page(size)
+        if self.config.seconds_per_page:
+            # Real reads take time: calls end and CDRs land while a window is being paged.
+            self.clock.advance(timedelta(seconds=self.config.seconds_per_page))
         return Response(200, body)
 
     def users(self, req: Request) -> Response:

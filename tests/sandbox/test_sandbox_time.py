@@ -146,3 +146,12 @@ def test_admin_clock_endpoints(start_sandbox):
     bad = requests.post(f"{sb.url}/_sandbox/clock", json={"set": "2026-03-11 00:00:00"}, timeout=10)
     assert bad.status_code == 400
     assert requests.post(f"{sb.url}/_sandbox/clock", json={}, timeout=10).status_code == 400
+
+
+def test_seconds_per_page_moves_the_clock_with_each_records_page(start_sandbox, api):
+    sb = start_sandbox(seconds_per_page=90)
+    before = sb.clock.now()
+    for page in (1, 2):
+        assert api.get(f"{sb.url}/v1/call/records", params={**WIDE, "page": page}).ok
+    assert api.get(f"{sb.url}/v1/departments").ok
+    assert sb.clock.now() - before == timedelta(seconds=180)
