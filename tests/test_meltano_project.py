@@ -169,5 +169,5 @@ def test_loader_is_pinned_and_configured(loader: dict[str, Any]) -> None:
         "default_target_schema": "tap_acefone",
         "use_copy": True,
         "add_record_metadata": True,
-        "validate_records": True,
+        "validate_records": False,  # the tap's output is proven to conform (tests/faults)
     }
