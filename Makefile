@@ -8,6 +8,7 @@
 #   make e2e      only the e2e tests
 #   make lint     ruff check + ruff format --check
 #   make readme   refresh the README's settings table from tap-acefone --about
+#   make bench    tap vs the physical floor (not a test; BENCH_ARGS=--quick for a smoke run)
 #   make clean    caches, installed plugins, build output (keeps .venv and Meltano's state);
 #                 make distclean also removes .venv
 
@@ -23,10 +24,10 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv plugins demo test test-fast e2e lint format readme clean distclean
+.PHONY: help venv plugins demo test test-fast e2e lint format readme bench clean distclean
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(VENV_STAMP)
 
@@ -64,6 +65,11 @@ format: $(VENV_STAMP)
 
 readme: $(VENV_STAMP)
 	$(BIN)/python scripts/update_readme.py
+
+# Not part of the test suite: tap vs the physical floor on the sandbox, one table (~25 min;
+# BENCH_ARGS=--quick for a smoke run, --help for the rest).
+bench: $(PLUGINS_STAMP)
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 # Keeps .meltano/meltano.db: it holds Meltano's incremental state for real syncs.
 clean:

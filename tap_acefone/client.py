@@ -99,7 +99,7 @@ class AcefoneStream(RESTStream[int]):
     def _decode(self, response: requests.Response) -> Any:
         try:
             body = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TransientResponseError(
                 f"HTTP {response.status_code} with a body that is not JSON "
                 f"({_kind_of_body(response)})"

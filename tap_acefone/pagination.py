@@ -31,15 +31,26 @@ class EnvelopePaginator(PageNumberPaginator):
         super().__init__(start_value=1)
         self.rows_seen = 0
         self.total: int | None = None
+        self._ids: set[str] = set()
 
     def has_more(self, response: requests.Response) -> bool:
-        """Decide from this page alone, never from the page size we requested."""
+        """Decide from this page alone, never from the page size we requested.
+
+        A page that brings no id not seen before ends the window: the server is repeating
+        itself (it ignores `page`), and asking on would never end. A shortfall against
+        `count` is caught by the stream's re-read of the window.
+        """
         body = response_body(response)
-        size = len(body.get("results") or [])
+        rows = body.get("results") or []
+        size = len(rows)
         self.rows_seen += size
         self.total = _as_int(body.get("count"))
         if size == 0:
             return False
+        ids = {str(row.get("id")) for row in rows if isinstance(row, dict)}
+        if ids <= self._ids:
+            return False
+        self._ids |= ids
         if self.total is not None:
             return self.rows_seen < self.total
         echoed_limit = _as_int(body.get("limit"))

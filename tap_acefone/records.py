@@ -4,6 +4,11 @@ The API's types drift (numbers as strings, "N.A.", a dict where a list belongs, 
 on old accounts). Each value is coerced by the type its schema property declares, so the
 target can always load it without altering a column; values that cannot be read become null
 rather than failing the run, and fields the schema does not know are kept in `extra_fields`.
+Whatever the input, the output validates against the schema and can be written as JSON:
+text that UTF-8 cannot encode or PostgreSQL cannot store (lone surrogates from unpaired
+escapes, NUL) is replaced by U+FFFD, integers beyond 64 bits (no BIGINT column holds them)
+become null, and a record without an `id` (no target could upsert it) is skipped by
+`conform_call_record`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from tap_acefone.windows import iso_utc, parse_local, parse_local_stamp
 
 Coercer = Callable[[Any], Any]
@@ -28,6 +35,15 @@ _CALL_ID_EPOCH = re.compile(r"(?:^|-)(\d{10})(?:\.\d+)?$")
 _EPOCH_MIN, _EPOCH_MAX = 1e9, 1e10
 EXTRA_FIELDS = "extra_fields"
 DERIVED = ("started_at", "ended_at", EXTRA_FIELDS)
+# The range of a PostgreSQL BIGINT (and of most warehouses' integer columns).
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# A call_duration beyond a week is junk, not a hint for the end instant.
+_MAX_DURATION_HINT = 7 * 86400
+# Lone surrogates (UTF-8 cannot encode them) and NUL (PostgreSQL cannot store it).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_NUL_ESCAPE = b"\\u0000"
+_TOKEN_PARAM = re.compile(r"(?i)(^|[?&;])token=[^&;#]*")
+_PROBE = msgspec.json.Encoder()
 
 
 def to_text(value: Any) -> str | None:
@@ -64,11 +80,12 @@ def to_number(value: Any) -> int | float | None:
 
 
 def to_integer(value: Any) -> int | None:
-    """A whole number, rounding fractions to the nearest integer."""
+    """A whole number, rounding fractions to the nearest integer; None beyond 64 bits."""
     number = to_number(value)
-    if number is None or isinstance(number, int):
-        return number
-    return round(number)
+    if number is None:
+        return None
+    whole = number if isinstance(number, int) else round(number)
+    return whole if _INT64_MIN <= whole <= _INT64_MAX else None
 
 
 def to_boolean(value: Any) -> bool | None:
@@ -143,25 +160,90 @@ class RecordShaper:
         self.keeps_extras = EXTRA_FIELDS in properties
 
     def shape(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """Return a new record with declared fields coerced and unknown ones set aside."""
+        """Return a new record with declared fields coerced and unknown ones set aside.
+
+        A raw field named like a derived one (`started_at`, `ended_at`, `extra_fields`) is
+        not overwritten silently: it is kept in `extra_fields` under its own name. Text that
+        no UTF-8 writer accepts is repaired (`ensure_encodable`).
+        """
         record = {name: coerce(raw.get(name)) for name, coerce in self.coercers.items()}
         if self.keeps_extras:
-            extras = {key: value for key, value in raw.items() if key not in self.known}
+            extras = {key: value for key, value in raw.items() if key not in self.coercers}
             record[EXTRA_FIELDS] = extras or None
-        return record
+        return ensure_encodable(record)
+
+
+def conform_call_record(
+    shaper: RecordShaper,
+    raw: Mapping[str, Any],
+    tz: ZoneInfo,
+    recording_url_mode: str,
+    enrich: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """The whole record path: coerce, add the UTC instants, `enrich`, then redact.
+
+    `enrich` (the analyst fields) sees the record before `recording_url_mode` applies.
+    Returns None for a record without a usable `id` (missing, null or blank): the schema
+    requires it and no target can upsert such a row. The caller logs and skips it.
+    """
+    record = shaper.shape(raw)
+    if not isinstance(record.get("id"), str) or not record["id"].strip():
+        return None
+    record = add_call_instants(record, tz)
+    if enrich is not None:
+        record = enrich(record)
+    return redact_recording_url(record, recording_url_mode)
+
+
+def ensure_encodable(record: dict[str, Any]) -> dict[str, Any]:
+    """The record, with text no writer or database accepts replaced by U+FFFD.
+
+    JSON allows a surrogate escape without its pair, and `json.loads` turns it into text
+    that cannot be encoded as UTF-8; JSON also allows the NUL character, which PostgreSQL
+    refuses in text and jsonb. Checking costs one C-speed encode; repairing walks the record
+    only when needed. (target-postgres's `sanitize_null_text_characters` uses the same
+    replacement character, for top-level text only.)
+    """
+    try:
+        encoded = _PROBE.encode(record)
+    except UnicodeEncodeError:
+        return _repair_text(record)
+    return _repair_text(record) if _NUL_ESCAPE in encoded else record
+
+
+def _repair_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_repair_text(key): _repair_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_repair_text(item) for item in value]
+    return value
 
 
 def add_call_instants(record: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     """Set `started_at` and `ended_at` (UTC) from the record's local wall-clock fields."""
     hint = start_epoch_hint(record)
-    started = parse_local(record.get("date"), record.get("time"), tz, hint)
+    started = _instant_or_none(parse_local, record.get("date"), record.get("time"), tz, hint)
     end_hint = None
-    if started is not None and isinstance(record.get("call_duration"), int):
-        end_hint = started.timestamp() + record["call_duration"]
-    ended = parse_local_stamp(record.get("end_stamp"), tz, end_hint)
+    duration = record.get("call_duration")
+    if started is not None and isinstance(duration, int) and 0 <= duration <= _MAX_DURATION_HINT:
+        end_hint = started.timestamp() + duration
+    ended = _instant_or_none(parse_local_stamp, record.get("end_stamp"), tz, end_hint)
     record["started_at"] = _iso_or_none(started)
     record["ended_at"] = _iso_or_none(ended)
     return record
+
+
+def _instant_or_none(parse: Callable[..., datetime | None], *args: Any) -> datetime | None:
+    """A parsed instant, or None when it is beyond what datetime holds.
+
+    Year 0001 read in a zone east of UTC, or year 9999 west of it, overflows.
+    """
+    try:
+        return parse(*args)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def start_epoch_hint(record: Mapping[str, Any]) -> float | None:
@@ -194,7 +276,18 @@ def redact_recording_url(record: dict[str, Any], mode: str) -> dict[str, Any]:
 
 
 def strip_query_token(url: str) -> str:
-    """The URL without any `token` query parameter (other parameters kept in order)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    """The URL without any `token` query parameter (other parameters kept in order).
+
+    The parameter name is matched case-insensitively; a URL that does not parse (e.g. a
+    broken IPv6 host) loses its `token=` parameters textually instead of failing the run.
+    """
+    try:
+        parts = urlsplit(url)
+        query = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.strip().lower() != "token"
+        ]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    except (ValueError, UnicodeError):
+        return _TOKEN_PARAM.sub(lambda m: "" if m.group(1) == "&" else m.group(1), url)

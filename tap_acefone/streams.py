@@ -21,7 +21,7 @@ from tap_acefone.bookmarks import begin, checkpoint, read_bookmark
 from tap_acefone.client import AcefoneStream, response_body
 from tap_acefone.derived import add_analyst_fields
 from tap_acefone.pagination import EnvelopePaginator, read_pages
-from tap_acefone.records import RecordShaper, add_call_instants, redact_recording_url
+from tap_acefone.records import RecordShaper, conform_call_record
 from tap_acefone.windows import Window, iso_utc, iter_windows
 
 SCHEMAS_DIR = SchemaDirectory(
@@ -213,11 +213,25 @@ class CallRecordsStream(AcefoneStream):
                 self._progress.count = count
         return super().parse_response(response)
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict:
-        """Coerce every field to its type; add UTC instants and the analyst fields."""
-        record = add_call_instants(self._shaper.shape(row), self.account_tz)
-        record = add_analyst_fields(record, self.config["default_region"])
-        return redact_recording_url(record, self.config["recording_url_mode"])
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Coerce every field to its type; add UTC instants and the analyst fields.
+
+        A record without an id is skipped with a warning: no target can upsert it.
+        """
+        region = self.config["default_region"]
+        record = conform_call_record(
+            self._shaper,
+            row,
+            self.account_tz,
+            self.config["recording_url_mode"],
+            enrich=lambda shaped: add_analyst_fields(shaped, region),
+        )
+        if record is None:
+            self.logger.warning(
+                "Skipping a call record without an id (call_id %s): no target could upsert it",
+                str(row.get("call_id"))[:60],
+            )
+        return record
 
     def _log_window(self, progress: WindowProgress) -> None:
         self.logger.info(

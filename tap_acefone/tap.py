@@ -73,9 +73,19 @@ class TapAcefone(Tap):
         super().load_state(state)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """JSON-schema checks first, then the cross-field checks schema cannot express."""
-        errors = super()._validate_config(raise_errors=raise_errors)
-        extra = check_settings(self.config)
+        """JSON-schema checks first, then the cross-field checks schema cannot express.
+
+        The SDK's messages quote the offending value; for a secret setting that would print
+        the token or password, so those messages are replaced by ones that do not.
+        """
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            raise ConfigValidationError(
+                str(exc), errors=redact_secret_errors(exc.errors), schema=exc.schema
+            ) from None
+        errors = redact_secret_errors(errors)
+        extra = check_settings(self.config) + check_blank_start_date(self.config)
         if extra and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=extra)
         return errors + extra
@@ -161,6 +171,32 @@ class TapAcefone(Tap):
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
+
+
+SECRET_SETTINGS = tuple(
+    name for name, prop in CONFIG_SCHEMA["properties"].items() if prop.get("secret")
+)
+
+
+def check_blank_start_date(config: Mapping[str, Any]) -> list[str]:
+    """`start_date` is required; blank text satisfies the schema but means nothing."""
+    value = config.get("start_date")
+    if isinstance(value, str) and not value.strip():
+        return ["start_date is empty: set the earliest call start to extract, e.g. 2025-01-01."]
+    return []
+
+
+def redact_secret_errors(errors: list[str]) -> list[str]:
+    """Validation messages with any about a secret setting rewritten not to quote its value."""
+    redacted = []
+    for error in errors:
+        secret = next((name for name in SECRET_SETTINGS if f"config['{name}']" in error), None)
+        redacted.append(
+            error
+            if secret is None
+            else f"config['{secret}'] must be text; its value is not shown because it is secret."
+        )
+    return redacted
 
 
 def _why(exc: BaseException) -> str:
