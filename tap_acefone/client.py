@@ -13,13 +13,16 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import msgspec
 import requests
 from singer_sdk.streams import RESTStream
 
 from tap_acefone.errors import FatalResponseError, TransientResponseError
+from tap_acefone.output import BufferedSingerWriter
 from tap_acefone.retries import call_with_retries, parse_retry_after
 
 _BODY_ATTR = "_acefone_body"
+_DECODER = msgspec.json.Decoder()
 
 
 class AcefoneStream(RESTStream[int]):
@@ -51,6 +54,19 @@ class AcefoneStream(RESTStream[int]):
     def requests_session(self) -> requests.Session:
         """One connection pool per tap."""
         return self._tap.session
+
+    def get_records(self, context: Any) -> Iterable[dict]:
+        """The records of `read_records`; once they end, buffered output reaches stdout."""
+        try:
+            yield from self.read_records(context)
+        finally:
+            writer = self._tap.message_writer
+            if isinstance(writer, BufferedSingerWriter):
+                writer.flush()
+
+    def read_records(self, context: Any) -> Iterable[dict]:
+        """Read the endpoint (the SDK's request loop unless a stream overrides it)."""
+        return super().get_records(context)
 
     def request_decorator(
         self, func: Callable[..., requests.Response], stop: threading.Event | None = None
@@ -98,7 +114,7 @@ class AcefoneStream(RESTStream[int]):
 
     def _decode(self, response: requests.Response) -> Any:
         try:
-            body = json.loads(response.content)
+            body = decode_json(response.content)
         except (ValueError, RecursionError):
             raise TransientResponseError(
                 f"HTTP {response.status_code} with a body that is not JSON "
@@ -122,14 +138,29 @@ class AcefoneStream(RESTStream[int]):
             )
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        """Yield the records of a page validated by `validate_response`."""
+        """The records of a page validated by `validate_response`.
+
+        A list rather than a generator: one layer less between each record and the SDK.
+        """
         body = response_body(response)
         rows = body if self.records_key is None else body[self.records_key]
-        yield from (row for row in rows if isinstance(row, dict))
+        return [row for row in rows if isinstance(row, dict)]
 
     def response_error_message(self, response: requests.Response) -> str:
         """A short description without headers, which may echo credentials."""
         return f"HTTP {response.status_code} for GET {self.path}: {_short_message(response)}"
+
+
+def decode_json(content: bytes) -> Any:
+    """Parse a body with msgspec (twice as fast as `json.loads` on CDR pages).
+
+    What msgspec refuses but `json.loads` reads (NaN, 1e400, a lone surrogate escape, a
+    byte-order mark) goes to `json.loads`, so every body parses exactly as it always did.
+    """
+    try:
+        return _DECODER.decode(content)
+    except (msgspec.DecodeError, ValueError):
+        return json.loads(content)
 
 
 def response_body(response: requests.Response) -> Any:

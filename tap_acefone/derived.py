@@ -7,25 +7,27 @@ customer's number in E.164, how long it rang, and whether a recording exists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from tap_acefone.phones import e164_or_none
 from tap_acefone.records import to_integer
 
 PHONE_FIELDS = ("client_number", "agent_number", "did_number")
+_E164_FIELDS = tuple((name, f"{name}_e164") for name in PHONE_FIELDS)
+# `call_flow` step types as sent ("Agent", "agent ", ...) -> normalised; few distinct ones.
+_KIND_OF: dict[str, str] = {}
+_MAX_KINDS = 1024
 
 
 def add_analyst_fields(record: dict[str, Any], region: str) -> dict[str, Any]:
     """Set the E.164 numbers, ring time, recording flag and the agent/department join keys."""
-    for name in PHONE_FIELDS:
-        record[f"{name}_e164"] = e164_or_none(record.get(name), region)
+    region = region.upper()
+    for name, e164_name in _E164_FIELDS:
+        record[e164_name] = e164_or_none(record.get(name), region)
     record["ring_seconds"] = _ring_seconds(record.get("agent_ring_time"))
     url = record.get("recording_url")
     record["has_recording"] = isinstance(url, str) and bool(url.strip())
-    flow = _entries(record.get("call_flow"))
-    record["answered_agent_id"] = _answered_agent_id(flow)
-    record["department_id"] = _first_id(flow, "department")
+    record["answered_agent_id"], record["department_id"] = _flow_keys(record.get("call_flow"))
     return record
 
 
@@ -35,28 +37,34 @@ def _ring_seconds(value: object) -> int | None:
     return seconds if seconds is not None and seconds >= 0 else None
 
 
-def _entries(flow: object) -> list[dict[str, Any]]:
-    return [entry for entry in flow if isinstance(entry, dict)] if isinstance(flow, list) else []
+def _flow_keys(flow: object) -> tuple[str | None, str | None]:
+    """From `call_flow`: the agent who answered and the department the call reached.
 
-
-def _answered_agent_id(flow: Iterable[dict[str, Any]]) -> str | None:
-    """The agent entry that answered: the last `Agent` step whose dial status is Answered."""
-    answered = None
-    for entry in flow:
-        if _kind(entry) == "agent" and str(entry.get("dialst", "")).lower() == "answered":
+    The answering agent is the last `Agent` step whose dial status is Answered; the
+    department is the first `Department` step with an id. One pass over the journey.
+    """
+    answered = department = None
+    for entry in flow if isinstance(flow, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        kind = _kind(entry.get("type", ""))
+        if kind == "agent" and str(entry.get("dialst", "")).lower() == "answered":
             answered = _text_id(entry.get("id")) or answered
-    return answered
+        elif kind == "department" and department is None:
+            department = _text_id(entry.get("id"))
+    return answered, department
 
 
-def _first_id(flow: Iterable[dict[str, Any]], kind: str) -> str | None:
-    for entry in flow:
-        if _kind(entry) == kind and (found := _text_id(entry.get("id"))):
-            return found
-    return None
-
-
-def _kind(entry: dict[str, Any]) -> str:
-    return str(entry.get("type", "")).strip().lower()
+def _kind(raw: object) -> str:
+    """A step's type, trimmed and lower-cased (remembered: the same few come every call)."""
+    if type(raw) is not str:
+        return str(raw).strip().lower()
+    kind = _KIND_OF.get(raw)
+    if kind is None:
+        kind = raw.strip().lower()
+        if len(_KIND_OF) < _MAX_KINDS:
+            _KIND_OF[raw] = kind
+    return kind
 
 
 def _text_id(value: object) -> str | None:

@@ -76,24 +76,35 @@ def read_pages(
 ) -> Iterator[requests.Response]:
     """Yield a window's pages in order, fetching up to `concurrency` ahead of the consumer.
 
+    Only as far ahead as the consumer needs: one page at first, twice as many each time it
+    has to wait for one (up to `2 * concurrency` queued, `concurrency` in flight). A slow API
+    gets every request the budget allows; a fast one is not flooded with requests whose
+    answers would only wait in memory, and fewer threads compete with the consumer.
     Pages beyond what page 1 announced are read one by one until the paginator is done
     (the window grew while it was read). Setting `stop` (or closing the iterator) abandons
     pages still queued.
     """
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acefone-page")
     pending: deque[Future[requests.Response]] = deque()
+    most = 2 * concurrency
+    depth = 1
     try:
         first = fetch(1)
         yield first
         paginator.advance(first)
-        planned = range(2, last_page_announced(first) + 1)
-        queued = iter(planned)
-        _top_up(pool, pending, queued, fetch, limit=2 * concurrency)
+        queued = iter(range(2, last_page_announced(first) + 1))
+        _top_up(pool, pending, queued, fetch, limit=depth)
         while not paginator.finished:
-            response = pending.popleft().result() if pending else fetch(paginator.current_value)
+            if pending:
+                if not pending[0].done():  # the consumer caught up: fetch further ahead
+                    depth = min(2 * depth, most)
+                    _top_up(pool, pending, queued, fetch, limit=depth)
+                response = pending.popleft().result()
+            else:
+                response = fetch(paginator.current_value)
             yield response
             paginator.advance(response)
-            _top_up(pool, pending, queued, fetch, limit=2 * concurrency)
+            _top_up(pool, pending, queued, fetch, limit=depth)
     finally:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)

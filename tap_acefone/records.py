@@ -18,11 +18,12 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import msgspec
+import msgspec.structs
 
 from tap_acefone.windows import iso_utc, parse_local, parse_local_stamp
 
@@ -42,6 +43,10 @@ _MAX_DURATION_HINT = 7 * 86400
 # Lone surrogates (UTF-8 cannot encode them) and NUL (PostgreSQL cannot store it).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _NUL_ESCAPE = b"\\u0000"
+# ... and the ways a body can carry them: as escapes, as raw surrogate bytes (which
+# `json.loads` accepts), or in a UTF-16/32 body (which is full of NUL bytes).
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_RAW_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 _TOKEN_PARAM = re.compile(r"(?i)(^|[?&;])token=[^&;#]*")
 _PROBE = msgspec.json.Encoder()
 
@@ -132,20 +137,49 @@ def keep(value: Any) -> Any:
 
 def coercer_for(prop: Mapping[str, Any]) -> Coercer:
     """Pick the coercion matching a property's declared JSON type."""
+    return _COERCERS.get(_declared_kind(prop), keep)
+
+
+def _declared_kind(prop: Mapping[str, Any]) -> str | None:
+    """The one JSON type a property declares besides null; None for free-form properties."""
     types = prop.get("type", [])
-    types = {types} if isinstance(types, str) else set(types)
-    kinds = types - {"null"}
-    if len(kinds) > 1:
-        return keep
-    kind = next(iter(kinds), None)
-    return {
-        "string": to_text,
-        "integer": to_integer,
-        "number": to_number,
-        "boolean": to_boolean,
-        "array": to_list,
-        "object": to_object,
-    }.get(kind, keep)
+    kinds = ({types} if isinstance(types, str) else set(types)) - {"null"}
+    return next(iter(kinds)) if len(kinds) == 1 else None
+
+
+_COERCERS: dict[str, Coercer] = {
+    "string": to_text,
+    "integer": to_integer,
+    "number": to_number,
+    "boolean": to_boolean,
+    "array": to_list,
+    "object": to_object,
+}
+# Python types a value of each JSON type may already have, needing no coercion (the API
+# mostly sends the right one). Integers are always bound-checked and floats checked for
+# NaN, so they are never taken as they are.
+_ALREADY = {
+    "string": frozenset({str, type(None)}),
+    "integer": frozenset({type(None)}),
+    "number": frozenset({int, type(None)}),
+    "boolean": frozenset({bool, type(None)}),
+    "array": frozenset({list, type(None)}),
+    "object": frozenset({dict, type(None)}),
+}
+_ANY = frozenset({str, int, float, bool, list, dict, type(None)})
+
+
+# The same rule as msgspec types, so a whole record is checked in one C call: a record
+# whose every field already fits is converted as it is; any other goes field by field.
+# Numbers are left to Python (msgspec takes NaN as a float), as are free-form fields.
+_Int64 = Annotated[int, msgspec.Meta(ge=_INT64_MIN, le=_INT64_MAX)]
+_FITS_AS_IS: dict[str, Any] = {
+    "string": str | None,
+    "integer": _Int64 | None,
+    "boolean": bool | None,
+    "array": list | None,
+    "object": dict | None,
+}
 
 
 class RecordShaper:
@@ -153,24 +187,78 @@ class RecordShaper:
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         properties = schema["properties"]
-        self.coercers: dict[str, Coercer] = {
-            name: coercer_for(prop) for name, prop in properties.items() if name not in DERIVED
+        kinds = {
+            name: _declared_kind(prop) for name, prop in properties.items() if name not in DERIVED
         }
-        self.known = frozenset(properties)
+        self.plan: tuple[tuple[str, frozenset[type], Coercer], ...] = tuple(
+            (name, _ALREADY.get(kind, _ANY) if kind else _ANY, coercer_for(properties[name]))
+            for name, kind in kinds.items()
+        )
+        self.coerced = frozenset(kinds)
         self.keeps_extras = EXTRA_FIELDS in properties
+        self._numbers = tuple(name for name, kind in kinds.items() if kind == "number")
+        self._fits = msgspec.defstruct(
+            "Fits", [(name, _FITS_AS_IS.get(kind or "", Any), None) for name, kind in kinds.items()]
+        )
 
-    def shape(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+    def shape(self, raw: Mapping[str, Any], *, clean: bool = False) -> dict[str, Any]:
         """Return a new record with declared fields coerced and unknown ones set aside.
 
-        A raw field named like a derived one (`started_at`, `ended_at`, `extra_fields`) is
-        not overwritten silently: it is kept in `extra_fields` under its own name. Text that
-        no UTF-8 writer accepts is repaired (`ensure_encodable`).
+        A value that already has its declared type is taken as it is, and only the others
+        go through their coercion. A raw field named like a derived one (`started_at`,
+        `ended_at`, `extra_fields`) is not overwritten silently: it is kept in
+        `extra_fields` under its own name. Text that no UTF-8 writer accepts is repaired
+        (`ensure_encodable`), unless the caller knows the record came from a body without
+        such text (`clean`, see `may_hold_unstorable_text`).
         """
-        record = {name: coerce(raw.get(name)) for name, coerce in self.coercers.items()}
+        record = self.fields_as_they_are(raw)
+        if record is None:
+            record = self.fields_one_by_one(raw)
         if self.keeps_extras:
-            extras = {key: value for key, value in raw.items() if key not in self.coercers}
-            record[EXTRA_FIELDS] = extras or None
-        return ensure_encodable(record)
+            record[EXTRA_FIELDS] = (
+                None
+                if self.coerced.issuperset(raw)
+                else {key: value for key, value in raw.items() if key not in self.coerced}
+            )
+        return record if clean else ensure_encodable(record)
+
+    def fields_one_by_one(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The declared fields, each coerced unless it already has its type."""
+        get = raw.get
+        return {
+            name: value if type(value) in fits else coerce(value)
+            for name, fits, coerce in self.plan
+            for value in (get(name),)
+        }
+
+    def fields_as_they_are(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The declared fields when all of them already fit (one C call); None otherwise."""
+        try:
+            record = msgspec.structs.asdict(msgspec.convert(raw, self._fits, strict=True))
+        except (msgspec.ValidationError, UnicodeError):  # UnicodeError: a lone surrogate key
+            return None
+        for name in self._numbers:
+            value = record[name]
+            if type(value) is not int and value is not None:
+                record[name] = to_number(value)
+        return record
+
+
+def may_hold_unstorable_text(body: bytes) -> bool:
+    r"""Whether a JSON body can decode to text with NUL or a lone surrogate.
+
+    A UTF-8 body can carry either only as a `\u0000` or `\uD8xx`..`\uDFxx` escape or
+    as the raw bytes of a surrogate (JSON forbids a raw NUL in text); a body in UTF-16 or
+    UTF-32 is full of NUL bytes. A body without any of these needs no repair: one scan per
+    page instead of a check per record. A false alarm (an escaped backslash before `u`)
+    only costs the per-record check.
+    """
+    if b"\x00" in body:
+        return True
+    if b"\xed" in body and _RAW_SURROGATE.search(body):
+        return True
+    # Single bytes first: `in` finds one byte at memchr speed, a longer needle far slower.
+    return b"\\" in body and _UNSTORABLE_ESCAPE.search(body) is not None
 
 
 def conform_call_record(
@@ -179,6 +267,8 @@ def conform_call_record(
     tz: ZoneInfo,
     recording_url_mode: str,
     enrich: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    *,
+    clean: bool = False,
 ) -> dict[str, Any] | None:
     """The whole record path: coerce, add the UTC instants, `enrich`, then redact.
 
@@ -186,7 +276,7 @@ def conform_call_record(
     Returns None for a record without a usable `id` (missing, null or blank): the schema
     requires it and no target can upsert such a row. The caller logs and skips it.
     """
-    record = shaper.shape(raw)
+    record = shaper.shape(raw, clean=clean)
     if not isinstance(record.get("id"), str) or not record["id"].strip():
         return None
     record = add_call_instants(record, tz)
@@ -222,17 +312,27 @@ def _repair_text(value: Any) -> Any:
 
 
 def add_call_instants(record: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    """Set `started_at` and `ended_at` (UTC) from the record's local wall-clock fields."""
-    hint = start_epoch_hint(record)
-    started = _instant_or_none(parse_local, record.get("date"), record.get("time"), tz, hint)
-    end_hint = None
-    duration = record.get("call_duration")
-    if started is not None and isinstance(duration, int) and 0 <= duration <= _MAX_DURATION_HINT:
-        end_hint = started.timestamp() + duration
-    ended = _instant_or_none(parse_local_stamp, record.get("end_stamp"), tz, end_hint)
+    """Set `started_at` and `ended_at` (UTC) from the record's local wall-clock fields.
+
+    The epoch hints that settle an ambiguous reading are worked out only for one.
+    """
+    started = _instant_or_none(
+        parse_local, record.get("date"), record.get("time"), tz, lambda: start_epoch_hint(record)
+    )
+    ended = _instant_or_none(
+        parse_local_stamp, record.get("end_stamp"), tz, lambda: _end_epoch_hint(record, started)
+    )
     record["started_at"] = _iso_or_none(started)
     record["ended_at"] = _iso_or_none(ended)
     return record
+
+
+def _end_epoch_hint(record: Mapping[str, Any], started: datetime | None) -> float | None:
+    """The call's end as a Unix time: its start plus a plausible `call_duration`."""
+    duration = record.get("call_duration")
+    if started is None or not isinstance(duration, int) or not 0 <= duration <= _MAX_DURATION_HINT:
+        return None
+    return started.timestamp() + duration
 
 
 def _instant_or_none(parse: Callable[..., datetime | None], *args: Any) -> datetime | None:

@@ -43,10 +43,10 @@ class ReferenceStream(AcefoneStream):
         """Reference endpoints answer in one page unless a stream says otherwise."""
         return SinglePagePaginator()
 
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def read_records(self, context: Context | None) -> Iterable[dict]:
         """Read the endpoint; a refused, merely default-selected stream is skipped."""
         try:
-            yield from super().get_records(context)
+            yield from super().read_records(context)
         except PermissionDeniedError:
             if self.chosen_explicitly():
                 raise

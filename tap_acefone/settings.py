@@ -28,7 +28,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("page_size", 1, 1000),
     ("window_hours", 1, 720),
     ("lookback_minutes", 0, 10080),
-    ("requests_per_second", 0.01, 100),
+    ("requests_per_second", 0.01, 1000),
     ("request_timeout", 1, 3600),
     ("max_tries", 1, 50),
     ("max_concurrency", 1, 16),

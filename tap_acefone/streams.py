@@ -6,7 +6,8 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -15,13 +16,14 @@ import requests
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams.rest import PageContext
 
 from tap_acefone.bookmarks import begin, checkpoint, read_bookmark
 from tap_acefone.client import AcefoneStream, response_body
 from tap_acefone.derived import add_analyst_fields
 from tap_acefone.pagination import EnvelopePaginator, read_pages
-from tap_acefone.records import RecordShaper, conform_call_record
+from tap_acefone.records import RecordShaper, conform_call_record, may_hold_unstorable_text
 from tap_acefone.windows import Window, iso_utc, iter_windows
 
 SCHEMAS_DIR = SchemaDirectory(
@@ -84,6 +86,7 @@ class CallRecordsStream(AcefoneStream):
         super().__init__(*args, **kwargs)
         self._shaper = RecordShaper(self.schema)
         self._progress: WindowProgress | None = None
+        self._page_is_clean = False
 
     @property
     def account_tz(self) -> ZoneInfo:
@@ -119,16 +122,18 @@ class CallRecordsStream(AcefoneStream):
         """Never bookmark past the end of what this run reads."""
         return iso_utc(self._tap.run_end)
 
-    def get_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict]:
         """Read each window to the end, then move the bookmark to the window's end.
 
         Records are emitted as they arrive, in whatever order the API uses; a record seen
-        in this window or the previous one is not emitted twice (bounds overlap only around
-        the autumn clock change).
+        in this window or the previous one is not emitted twice. The previous window's ids
+        are kept only when the two windows' local bounds overlap (around the autumn clock
+        change): elsewhere no record can come back, and one window's ids are memory enough.
         """
         previous_ids: set[str] = set()
         begin(self)
-        for window in self.plan_windows(context):
+        windows = self.plan_windows(context)
+        for window, following in zip(windows, [*windows[1:], None], strict=True):
             progress = WindowProgress(window)
             self._progress = progress
             for record in self._read_window(progress):
@@ -141,7 +146,9 @@ class CallRecordsStream(AcefoneStream):
                     yield record
             checkpoint(self, window.end)
             self._log_window(progress)
-            previous_ids = progress.ids
+            overlaps = following is not None and window.overlaps_locally(following, self.account_tz)
+            previous_ids = progress.ids if overlaps else set()
+            self._progress = None
 
     def plan_windows(self, context: Context | None) -> list[Window]:
         """Windows from the bookmark minus the lookback (or start_date) to end_date or now."""
@@ -205,7 +212,12 @@ class CallRecordsStream(AcefoneStream):
         )
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        """Count pages and the API's total for the window, then yield its rows."""
+        """Count pages and the API's total for the window; the page's rows.
+
+        Also notes whether this page can hold text needing repair: its rows are processed
+        before the next page is parsed.
+        """
+        self._page_is_clean = not may_hold_unstorable_text(response.content)
         if self._progress is not None:
             self._progress.pages += 1
             count = response_body(response).get("count")
@@ -225,6 +237,7 @@ class CallRecordsStream(AcefoneStream):
             self.account_tz,
             self.config["recording_url_mode"],
             enrich=lambda shaped: add_analyst_fields(shaped, region),
+            clean=self._page_is_clean,
         )
         if record is None:
             self.logger.warning(
@@ -232,6 +245,32 @@ class CallRecordsStream(AcefoneStream):
                 str(row.get("call_id"))[:60],
             )
         return record
+
+    def _generate_record_messages(self, record: dict) -> Iterator[RecordMessage]:
+        """The SDK's record messages, minus a walk that cannot change anything here.
+
+        The SDK walks every property of every record (and into every object) looking for
+        deselected ones, even when none is: the largest single cost of writing a record.
+        `post_process` already returns exactly the schema's properties with conforming
+        values (TYPE_CONFORMANCE_LEVEL NONE), so without a deselected property the walk can
+        change nothing. With one, or with conformance on, the SDK's own path runs.
+        """
+        if self._deselects_properties or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
+            yield from super()._generate_record_messages(record)
+            return
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=datetime.now(timezone.utc),
+                )
+
+    @cached_property
+    def _deselects_properties(self) -> bool:
+        return not all(selected for breadcrumb, selected in self.mask.items() if breadcrumb)
 
     def _log_window(self, progress: WindowProgress) -> None:
         self.logger.info(

@@ -90,9 +90,9 @@ class TapAcefone(Tap):
             raise ConfigValidationError("Config validation failed", errors=extra)
         return errors + extra
 
-    @property
+    @cached_property
     def user_agent(self) -> str:
-        """Identify the tap and its version to the API."""
+        """Identify the tap and its version to the API (looked up once: it is sent per page)."""
         try:
             version = metadata.version("tap-acefone")
         except metadata.PackageNotFoundError:  # running from a bare source tree

@@ -8,12 +8,15 @@ stores is UTC. This module is the only place that converts between the two, as p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
+# An epoch hint for an ambiguous reading, or a function computing it on demand.
+Hint = float | Callable[[], float | None] | None
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
 ONE_SECOND = timedelta(seconds=1)
 # Offsets change at most a few times a year; one probe an hour finds any change inside a
@@ -21,6 +24,8 @@ ONE_SECOND = timedelta(seconds=1)
 _PROBE_STEP = timedelta(hours=1)
 # An epoch hint further than this from both readings of an ambiguous wall clock is not a hint.
 _HINT_TOLERANCE = timedelta(minutes=30)
+_CANONICAL_LENGTH = len("2026-03-09 10:00:00")
+_LAST_SECOND_OF_HOUR = timedelta(minutes=59, seconds=59)
 _LOCAL_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 
@@ -48,6 +53,13 @@ class Window:
             readings += [to_local(change - ONE_SECOND, tz), to_local(change, tz)]
         return min(readings), max(readings)
 
+    def overlaps_locally(self, following: Window, tz: ZoneInfo) -> bool:
+        """Whether the local query bounds of `following` reach back into this window's.
+
+        Only around the autumn clock change: the repeated hour's readings belong to both.
+        """
+        return following.query_bounds(tz)[0] <= self.query_bounds(tz)[1]
+
     def describe(self, tz: ZoneInfo) -> str:
         """Human-readable bounds for logs, in UTC and in the account's time zone."""
         low, high = self.query_bounds(tz)
@@ -56,7 +68,11 @@ class Window:
 
 def iso_utc(instant: datetime) -> str:
     """Format an instant the one way the tap emits and compares them: `...+00:00`, seconds."""
-    return instant.astimezone(UTC).isoformat(timespec="seconds")
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    if instant.microsecond == 0:  # the common case; isoformat() alone is faster
+        return instant.isoformat()
+    return instant.isoformat(timespec="seconds")
 
 
 def to_local(instant: datetime, tz: ZoneInfo) -> str:
@@ -100,22 +116,21 @@ def iter_windows(start: datetime, end: datetime, hours: int) -> Iterator[Window]
         start = stop
 
 
-def parse_local(
-    day: object, clock: object, tz: ZoneInfo, hint: float | None = None
-) -> datetime | None:
+def parse_local(day: object, clock: object, tz: ZoneInfo, hint: Hint = None) -> datetime | None:
     """Turn the record's local `date` and `time` into a UTC instant, or None if unreadable.
 
     In the autumn repeated hour one wall-clock reading names two instants. The record's own
     epoch timestamps (the `call_id` prefix, `call_flow` times) say which one was meant; without
     such a hint the first occurrence is assumed. A reading inside the spring gap never comes
-    from a real call; it is read with the offset in force before the gap.
+    from a real call; it is read with the offset in force before the gap. `hint` may be a
+    function: it is called only for such a reading, so most records never pay for it.
     """
     if not isinstance(day, str) or not isinstance(clock, str):
         return None
     return _resolve(_parse_naive(f"{day} {clock}"), tz, hint)
 
 
-def parse_local_stamp(stamp: object, tz: ZoneInfo, hint: float | None = None) -> datetime | None:
+def parse_local_stamp(stamp: object, tz: ZoneInfo, hint: Hint = None) -> datetime | None:
     """Parse a local `Y-m-d H:i:s` stamp such as `end_stamp`; None when invalid (0000-00-00)."""
     if not isinstance(stamp, str):
         return None
@@ -126,23 +141,56 @@ def _parse_naive(text: str) -> datetime | None:
     match = _LOCAL_RE.match(text)
     if not match:
         return None
+    if len(text) == _CANONICAL_LENGTH:  # "Y-m-d H:i:s" exactly, as the API writes it
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # read it field by field below
     year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
     try:
         return datetime(year, month, day, hour, minute, second)
-    except ValueError:
+    except ValueError:  # no such day or hour (2026-02-30, 24:00:00)
         return None
 
 
-def _resolve(naive: datetime | None, tz: ZoneInfo, hint: float | None) -> datetime | None:
+def _resolve(naive: datetime | None, tz: ZoneInfo, hint: Hint) -> datetime | None:
     if naive is None:
         return None
-    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    if first == second or hint is None:
+    offsets = _hour_offsets(tz, naive.year, naive.month, naive.day, naive.hour)
+    if offsets is None:  # an offset change inside this hour: ask the zone for this second
+        offsets = _offsets_at(tz, naive)
+    first = (naive - offsets[0]).replace(tzinfo=UTC)
+    if offsets[0] == offsets[1]:
         return first
-    hinted = datetime.fromtimestamp(hint, UTC)
+    epoch = hint() if callable(hint) else hint
+    if epoch is None:
+        return first
+    second = (naive - offsets[1]).replace(tzinfo=UTC)
+    hinted = datetime.fromtimestamp(epoch, UTC)
     best = min((first, second), key=lambda candidate: abs(candidate - hinted))
     return best if abs(best - hinted) <= _HINT_TOLERANCE else first
+
+
+@lru_cache(maxsize=8192)
+def _hour_offsets(
+    tz: ZoneInfo, year: int, month: int, day: int, hour: int
+) -> tuple[timedelta, timedelta] | None:
+    """The UTC offsets of both readings (fold 0 and 1) of a local hour, if the same all hour.
+
+    Calls cluster in few hours, so this turns two zone lookups per timestamp into one cache
+    hit. An hour in which an offset changes (a few historical ones change mid-hour) is not
+    cached: its timestamps are resolved one by one.
+    """
+    start = datetime(year, month, day, hour)
+    at_start = _offsets_at(tz, start)
+    at_end = _offsets_at(tz, start + _LAST_SECOND_OF_HOUR)
+    return at_start if at_start == at_end else None
+
+
+def _offsets_at(tz: ZoneInfo, naive: datetime) -> tuple[timedelta, timedelta]:
+    first = naive.replace(tzinfo=tz, fold=0).utcoffset()
+    second = naive.replace(tzinfo=tz, fold=1).utcoffset()
+    return first or timedelta(0), second or timedelta(0)
 
 
 def parse_setting_instant(value: str, tz: ZoneInfo) -> datetime:

@@ -82,6 +82,7 @@ def run_tap(
     config: dict[str, Any],
     state: dict | None = None,
     on_message: Callable[[Message], None] | None = None,
+    catalog: dict | None = None,
 ) -> TapRun:
     """Sync in this process; `on_message` sees every message the moment it is written.
 
@@ -98,7 +99,7 @@ def run_tap(
     stdout = io.TextIOWrapper(io.BufferedWriter(_MessageSink(collect)), encoding="utf-8")
     try:
         with redirect_stdout(stdout):
-            TapAcefone(config=config, state=state).sync_all()
+            TapAcefone(config=config, state=state, catalog=catalog).sync_all()
             stdout.flush()
     except BaseException as exc:
         exc.tap_run = run  # type: ignore[attr-defined]

@@ -5,6 +5,8 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tap_acefone.windows import (
     Window,
@@ -133,3 +135,73 @@ def test_setting_instants_without_offset_are_account_local(text, expected):
 def test_setting_instant_rejects_non_iso():
     with pytest.raises(ValueError, match="Invalid isoformat"):
         parse_setting_instant("01/03/2026", KOLKATA)
+
+
+def test_adjacent_windows_overlap_locally_only_around_the_autumn_change():
+    tz = LONDON
+    ordinary = list(iter_windows(utc(2024, 7, 1), utc(2024, 7, 3), 24))
+    autumn = list(iter_windows(utc(2024, 10, 27, 0, 30), utc(2024, 10, 27, 2), 1))
+    assert not ordinary[0].overlaps_locally(ordinary[1], tz)
+    assert autumn[0].overlaps_locally(autumn[1], tz)  # 01:30 BST .. and 01:30 GMT .. again
+
+
+ZONES = [
+    ZoneInfo(name)
+    for name in (
+        "Asia/Kolkata",
+        "Europe/London",
+        "America/St_Johns",
+        "Australia/Lord_Howe",  # half-hour DST
+        "Asia/Kathmandu",
+        "Africa/Monrovia",  # a -0:44:30 offset until 1972
+    )
+]
+
+
+def _local_offset_changes(tz: ZoneInfo, first: int = 1880, last: int = 2040) -> list[datetime]:
+    """The local readings at each offset change of `tz` (a daily scan, then bisection)."""
+    changes = []
+    day = datetime(first, 1, 1, tzinfo=UTC)
+    offset = day.astimezone(tz).utcoffset()
+    while day.year < last:
+        following = day + timedelta(days=1)
+        if following.astimezone(tz).utcoffset() != offset:
+            low, high = day, following
+            while high - low > timedelta(seconds=1):
+                middle = low + timedelta(seconds=(high - low).total_seconds() // 2)
+                if middle.astimezone(tz).utcoffset() == offset:
+                    low = middle
+                else:
+                    high = middle
+            changes.append(high.astimezone(tz).replace(tzinfo=None))
+            offset = following.astimezone(tz).utcoffset()
+        day = following
+    return changes
+
+
+NEAR_CHANGES = [(tz, change) for tz in ZONES for change in _local_offset_changes(tz)]
+
+
+@settings(max_examples=3000, derandomize=True)
+@given(
+    near=st.sampled_from(NEAR_CHANGES),
+    seconds=st.integers(-7200, 7200),
+    hint_delta=st.one_of(st.none(), st.integers(-7200, 7200)),
+)
+def test_parse_local_agrees_with_the_zone_database_around_every_change(near, seconds, hint_delta):
+    """parse_local caches offsets per local hour; each answer must be the zone's own.
+
+    Readings within two hours of every offset change since 1880 in zones with half-hour
+    DST (Lord Howe) and historical changes in the middle of an hour.
+    """
+    tz, change = near
+    naive = change + timedelta(seconds=seconds)
+    readings = [naive.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1)]
+    hint = None if hint_delta is None else readings[1].timestamp() + hint_delta
+    day, clock = naive.strftime("%Y-%m-%d"), naive.strftime("%H:%M:%S")
+    expected = readings[0]
+    if hint is not None and readings[0] != readings[1]:
+        hinted = datetime.fromtimestamp(hint, UTC)
+        best = min(readings, key=lambda reading: abs(reading - hinted))
+        expected = best if abs(best - hinted) <= timedelta(minutes=30) else readings[0]
+    assert parse_local(day, clock, tz, hint) == expected

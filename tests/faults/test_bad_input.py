@@ -59,7 +59,7 @@ BAD_SETTINGS = {
     "window_hours text": ({"window_hours": "x"}, "config['window_hours']"),
     "lookback too big": ({"lookback_minutes": 10081}, "lookback_minutes must be between 0"),
     "lookback a fraction": ({"lookback_minutes": 1.5}, "config['lookback_minutes']"),
-    "rate too high": ({"requests_per_second": 101}, "requests_per_second must be between"),
+    "rate too high": ({"requests_per_second": 1001}, "requests_per_second must be between"),
     "rate negative": ({"requests_per_second": -1}, "requests_per_second must be between"),
     "rate text": ({"requests_per_second": "fast"}, "config['requests_per_second']"),
     "timeout zero": ({"request_timeout": 0}, "request_timeout must be between 1 and 3600"),

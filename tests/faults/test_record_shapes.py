@@ -32,7 +32,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from singer_sdk.sinks.core import JSONSchemaValidator
 
-from tap_acefone.records import RecordShaper, conform_call_record, ensure_encodable
+from tap_acefone.client import decode_json
+from tap_acefone.records import (
+    RecordShaper,
+    _declared_kind,
+    conform_call_record,
+    ensure_encodable,
+    may_hold_unstorable_text,
+)
 from tap_acefone.tap import TapAcefone
 from tests.faults.support import STATIC_TOKEN
 from tests.taprun import run_tap
@@ -61,7 +68,7 @@ STREAMS = {mode: _tap(recording_url_mode=mode).streams["call_records"] for mode 
 STREAM = STREAMS["keep"]
 SCHEMA = STREAM.schema  # what the SCHEMA message declares
 SHAPER = RecordShaper(SCHEMA)
-RAW_FIELDS = sorted(name for name in SCHEMA["properties"] if name in SHAPER.coercers)
+RAW_FIELDS = sorted(name for name in SCHEMA["properties"] if name in SHAPER.coerced)
 
 # --------------------------------------------------------------------------- validation
 
@@ -361,3 +368,60 @@ def test_whole_runs_over_http_never_crash_on_record_shapes(odd_api, batch):
     assert len(records) == len(batch)
     for record in records:
         assert_conforms(record)
+
+
+# ---------------------------------------------- the fast paths agree with the slow ones
+
+KIND_VALUES = {
+    "string": st.one_of(st.none(), any_text),
+    "integer": st.one_of(st.none(), st.booleans(), st.integers(-(2**63) - 2, 2**63 + 1)),
+    "number": st.one_of(st.none(), st.booleans(), st.integers(), st.floats()),
+    "boolean": st.one_of(st.none(), st.booleans(), st.integers(0, 1)),
+    "array": st.one_of(st.none(), st.lists(json_values, max_size=3)),
+    "object": st.one_of(st.none(), st.dictionaries(any_text, json_values, max_size=3)),
+}
+
+
+def typed_records() -> st.SearchStrategy[dict]:
+    """Records whose fields mostly have their declared types: the whole-record check's case."""
+    values = {
+        name: KIND_VALUES.get(_declared_kind(SCHEMA["properties"][name]), json_values)
+        for name in RAW_FIELDS
+    }
+    extras = st.dictionaries(odd_keys, json_values, max_size=2)
+    return st.builds(lambda k, e: {**e, **k}, st.fixed_dictionaries({}, optional=values), extras)
+
+
+@PROFILE
+@given(raw=st.one_of(typed_records(), raw_records(with_id=False)))
+def test_the_whole_record_check_gives_what_the_field_by_field_path_gives(raw):
+    fast = SHAPER.fields_as_they_are(raw)
+    if fast is not None:
+        slow = SHAPER.fields_one_by_one(raw)
+        assert list(fast) == list(slow)
+        assert json.dumps(fast) == json.dumps(slow)  # NaN-safe equality, types included
+        assert [type(v) for v in fast.values()] == [type(v) for v in slow.values()]
+
+
+def test_a_typical_record_takes_the_whole_record_check():
+    raw = {"id": "69af10e0", "call_id": "1773117672.1", "call_duration": 41, "missed_agents": []}
+    assert SHAPER.fields_as_they_are(raw) == SHAPER.fields_one_by_one(raw)
+
+
+@PROFILE
+@given(
+    value=json_values,
+    ensure_ascii=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "utf-16", "utf-32"]),
+)
+@example(value="\ud83d", ensure_ascii=False, encoding="utf-8")
+@example(value="\x00", ensure_ascii=True, encoding="utf-8")
+def test_a_body_found_clean_decodes_to_storable_text_only(value, ensure_ascii, encoding):
+    """Pages found clean skip the per-record repair: the scan must never miss a case."""
+    body = json.dumps({"results": [value]}, ensure_ascii=ensure_ascii).encode(
+        encoding, "surrogatepass"
+    )
+    if may_hold_unstorable_text(body):
+        return
+    decoded = decode_json(body)
+    assert not [text for text in _texts(decoded) if re.search("[\x00\ud800-\udfff]", text)]
