@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from scripts.postgres import parent_death_signal
 
@@ -307,6 +307,26 @@ class MeltanoResult:
         return self
 
 
+def start_meltano(
+    args: Sequence[str], env: Mapping[str, str], log: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """Start ``meltano ARGS`` in the repo, its output going to ``log``.
+
+    It leads its own process group (so the whole tree can be signalled) and is stopped if
+    this process dies.
+    """
+    return subprocess.Popen(
+        [venv_bin("meltano"), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
+        env=dict(env),
+        start_new_session=True,
+        preexec_fn=parent_death_signal(signal.SIGTERM),  # noqa: PLW1509
+    )
+
+
 def run_meltano(
     args: Sequence[str],
     env: Mapping[str, str],
@@ -321,16 +341,7 @@ def run_meltano(
     """
     started = time.monotonic()
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [venv_bin("meltano"), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-            env=dict(env),
-            start_new_session=True,
-            preexec_fn=parent_death_signal(signal.SIGTERM),  # noqa: PLW1509
-        )
+        proc = start_meltano(args, env, log)
         try:
             returncode = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

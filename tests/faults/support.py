@@ -23,15 +23,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from tap_acefone.sandbox import Sandbox
-from tests.taprun import iso
+from tests.taprun import TapRun, iso
 from tests.truth import assert_exactly_once, assert_matches_truth, truth_in
 
 # Distinctive values: if any of them shows up in output, it leaked.
@@ -107,46 +108,75 @@ def fault_config(
     return {k: v for k, v in config.items() if v is not None}
 
 
+# --------------------------------------------------------------- an API the sandbox is not
+
+Answer = tuple[int, bytes]
+GATEWAY_403: Answer = (403, b'{"message":"Missing Authentication Token"}')
+
+
+class FakeAPI(BaseHTTPRequestHandler):
+    """Answers /v1/call/records with `answer(path)`, every other path with the gateway's 403.
+
+    For misbehaviour the sandbox does not model; subclass it per test module.
+    """
+
+    answer: ClassVar[Callable[[str], Answer]] = staticmethod(lambda path: (200, b"{}"))
+
+    def do_GET(self) -> None:
+        wanted = self.path.startswith("/v1/call/records")
+        status, body = type(self).answer(self.path) if wanted else GATEWAY_403
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(handler: type[FakeAPI]) -> Iterator[ThreadingHTTPServer]:
+    """`handler` on a loopback port for the duration of the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def fake_api_config(server: ThreadingHTTPServer, **overrides: Any) -> dict[str, Any]:
+    """One day in one window against `server`, two tries per request."""
+    return {
+        "api_url": f"http://127.0.0.1:{server.server_address[1]}",
+        "api_token": STATIC_TOKEN,
+        "start_date": "2026-03-09T00:00:00+00:00",
+        "end_date": "2026-03-10T00:00:00+00:00",
+        "window_hours": 24,
+        "requests_per_second": 100,
+        "max_tries": 2,
+        **overrides,
+    }
+
+
 # ------------------------------------------------------------------------ running the tap
 
 
-@dataclass
-class CliRun:
+@dataclass(kw_only=True)
+class CliRun(TapRun):
     """Everything one `tap-acefone` process wrote, and how it ended."""
 
     returncode: int | None
     stdout: str
     stderr: str
-    messages: list[Message]
     seconds: float
     timed_out: bool = False
     killed: bool = False
     partial_tail: str = ""
-
-    def records_of(self, stream: str = "call_records") -> list[dict]:
-        return [
-            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
-        ]
-
-    @property
-    def records(self) -> list[dict]:
-        return self.records_of("call_records")
-
-    @property
-    def ids(self) -> list[str]:
-        return [r["id"] for r in self.records]
-
-    @property
-    def states(self) -> list[dict]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def last_state(self) -> dict | None:
-        return self.states[-1] if self.states else None
-
-    @property
-    def bookmark(self) -> str | None:
-        return bookmark_of(self.last_state)
 
     def reason_lines(self) -> list[str]:
         """The ERROR/CRITICAL log lines that carry a reason (not the SDK's context lines)."""
@@ -163,11 +193,6 @@ class CliRun:
         """The end of stderr, for assertion messages."""
         tail = "\n".join(self.stderr.splitlines()[-25:])
         return f"exit {self.returncode} after {self.seconds:.1f}s; stderr tail:\n{tail}"
-
-
-def bookmark_of(state: Mapping[str, Any] | None) -> str | None:
-    bookmarks = (state or {}).get("bookmarks", {})
-    return bookmarks.get("call_records", {}).get("replication_key_value")
 
 
 class Control:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 import urllib.request
 from datetime import datetime, timedelta
@@ -27,15 +26,14 @@ from pathlib import Path
 import pytest
 
 from scripts.harness import (
-    REPO_ROOT,
     STATE_ID,
     SandboxProcess,
     iso,
     meltano_env,
     run_meltano,
-    venv_bin,
+    start_meltano,
 )
-from scripts.postgres import PostgresServer, parent_death_signal
+from scripts.postgres import PostgresServer
 from tap_acefone.records import strip_query_token
 from tests.e2e.test_meltano_postgres import (
     assert_matches_truth,
@@ -57,16 +55,7 @@ def run_and_kill(args, env, log_path: Path, sandbox: SandboxProcess, after_pages
     `after_pages` more pages of call records; return meltano's exit status."""
     served = _pages_served(sandbox)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [venv_bin("meltano"), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-            env=env,
-            start_new_session=True,
-            preexec_fn=parent_death_signal(signal.SIGTERM),  # noqa: PLW1509
-        )
+        proc = start_meltano(args, env, log)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         try:
             while proc.poll() is None and _pages_served(sandbox) < served + after_pages:

@@ -7,60 +7,34 @@ with one line), within the subprocess timeout.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from tests.faults.support import STATIC_TOKEN, assert_fails_cleanly, run_cli
+from tests.faults.support import (
+    Answer,
+    FakeAPI,
+    assert_fails_cleanly,
+    fake_api_config,
+    run_cli,
+    serving,
+)
 
-Answer = tuple[int, bytes]
 
-
-class _API(BaseHTTPRequestHandler):
-    """Answers /v1/call/records with `answer(path)`; the reference endpoints with 403."""
-
-    answer: ClassVar[Callable[[str], Answer]] = staticmethod(lambda path: (200, b"{}"))
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/v1/call/records"):
-            status, body = type(self).answer(self.path)
-        else:
-            status, body = 403, b'{"message":"Missing Authentication Token"}'
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+class _API(FakeAPI):
+    """This module's answers."""
 
 
 @pytest.fixture
 def api() -> Iterator[Callable[[Callable[[str], Answer]], dict]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _API)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
+    with serving(_API) as server:
 
-    def serve(answer: Callable[[str], Answer]) -> dict:
-        _API.answer = staticmethod(answer)  # type: ignore[assignment]
-        return {
-            "api_url": f"http://127.0.0.1:{server.server_address[1]}",
-            "api_token": STATIC_TOKEN,
-            "start_date": "2026-03-09T00:00:00+00:00",
-            "end_date": "2026-03-10T00:00:00+00:00",
-            "window_hours": 24,
-            "requests_per_second": 100,
-            "max_tries": 2,
-        }
+        def serve(answer: Callable[[str], Answer]) -> dict:
+            _API.answer = staticmethod(answer)  # type: ignore[assignment]
+            return fake_api_config(server)
 
-    yield serve
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+        yield serve
 
 
 def _json(status: int, body: Any) -> Answer:

@@ -8,8 +8,6 @@ ones, 100k-character text); the reference endpoints answer 403 and are skipped.
 
 from __future__ import annotations
 
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from tests.e2e.test_meltano_postgres import (
     fetch_table,
     meltano_plugins,  # noqa: F401  (fixture)
 )
-from tests.faults.support import STATIC_TOKEN
+from tests.faults.support import STATIC_TOKEN, serving
 from tests.faults.test_record_shapes import REGRESSIONS, _OddAPI
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("meltano_plugins")]
@@ -30,10 +28,7 @@ def test_odd_records_load_into_postgres(
     postgres_server: PostgresServer, postgres_schema: str, tmp_path: Path
 ) -> None:
     _OddAPI.records = REGRESSIONS
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _OddAPI)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(_OddAPI) as server:
         env = meltano_env(
             sandbox_url=f"http://127.0.0.1:{server.server_address[1]}",
             start_date="2026-03-09T00:00:00+00:00",
@@ -51,10 +46,6 @@ def test_odd_records_load_into_postgres(
         result = run_meltano(
             ["run", "tap-acefone", "target-postgres"], env, tmp_path / "run.log", timeout=300
         )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
     result.check()
     _, table = fetch_table(postgres_server, postgres_schema)
     assert set(table) == {str(record["id"]) for record in REGRESSIONS}

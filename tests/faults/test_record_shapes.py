@@ -18,10 +18,9 @@ import json
 import math
 import os
 import re
-import threading
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -41,7 +40,7 @@ from tap_acefone.records import (
     may_hold_unstorable_text,
 )
 from tap_acefone.tap import TapAcefone
-from tests.faults.support import STATIC_TOKEN
+from tests.faults.support import STATIC_TOKEN, FakeAPI, fake_api_config, serving
 from tests.taprun import run_tap
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -282,53 +281,28 @@ def test_the_stream_skips_a_record_without_an_id():
 # -------------------------------------------------------------- whole runs over HTTP
 
 
-class _OddAPI(BaseHTTPRequestHandler):
-    """Serves one page of `records` for any window; 403 for the reference endpoints."""
+class _OddAPI(FakeAPI):
+    """Serves one page of `records` for any window."""
 
     records: ClassVar[list[dict]] = []
 
-    def do_GET(self) -> None:
-        if self.path.startswith("/v1/call/records"):
-            page = 1 if "page=1&" in self.path or self.path.endswith("page=1") else 2
-            results = self.records if page == 1 else []
-            # ensure_ascii: unpaired surrogates travel as \\udXXX escapes, as APIs send them
-            body = json.dumps({"count": len(self.records), "results": results}).encode()
-            status = 200
-        else:
-            body, status = b'{"message":"Missing Authentication Token"}', 403
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+    @staticmethod
+    def answer(path: str) -> tuple[int, bytes]:
+        page = 1 if "page=1&" in path or path.endswith("page=1") else 2
+        results = _OddAPI.records if page == 1 else []
+        # ensure_ascii: unpaired surrogates travel as \\udXXX escapes, as APIs send them
+        return 200, json.dumps({"count": len(_OddAPI.records), "results": results}).encode()
 
 
 @pytest.fixture(scope="module")
 def odd_api() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _OddAPI)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(_OddAPI) as server:
+        yield server
 
 
 def _run_against(server: ThreadingHTTPServer, records: list[dict]) -> list[dict]:
     _OddAPI.records = records
-    config = {
-        "api_url": f"http://127.0.0.1:{server.server_address[1]}",
-        "api_token": STATIC_TOKEN,
-        "start_date": "2026-03-09T00:00:00+00:00",
-        "end_date": "2026-03-10T00:00:00+00:00",
-        "window_hours": 24,
-        "requests_per_second": 100,
-        "max_tries": 2,
-        "recording_url_mode": "strip_token",
-    }
+    config = fake_api_config(server, recording_url_mode="strip_token")
     run = run_tap(config)
     for message in run.messages:
         if message["type"] == "SCHEMA" and message["stream"] == "call_records":
