@@ -139,8 +139,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType,
         default=4,
         title="Max concurrency",
-        description="Pages of one window fetched at the same time (still paced by "
-        "requests_per_second); 1 reads page after page.",
+        description="Most pages of one window fetched at the same time, still paced by "
+        "requests_per_second; the tap fetches that far ahead only while it waits for pages. "
+        "1 reads page after page.",
     ),
     th.Property(
         "recording_url_mode",
