@@ -37,7 +37,6 @@ import dataclasses
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import statistics
@@ -58,6 +57,7 @@ from scripts.harness import (
     REPO_ROOT,
     SANDBOX_TOKEN,
     SandboxProcess,
+    iso,
     meltano_env,
     terminate_group,
     venv_bin,
@@ -117,11 +117,6 @@ QUICK = Sizes(
 def say(text: str = "") -> None:
     """Progress, on stderr (the table goes to stdout)."""
     print(text, file=sys.stderr, flush=True)
-
-
-def iso(instant: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ``."""
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def history_range(days: int) -> tuple[str, str]:
@@ -339,7 +334,6 @@ class Bench:
         cmd = [venv_bin("tap-acefone"), "--config", config, "--catalog", self.catalog(config)]
         run = checked(measure(what, cmd, stdout=stdout, log=log), log)
         run = self._served(run, box, cpu_before)
-        run.extra["emitted"] = emitted_records(log, since_marker=f"===== {what}:")
         say(
             f"   {what}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, "
             f"{run.records:,} records, {run.rate():,.0f} rec/s, peak RSS {run.maxrss_mb:.0f} MB"
@@ -734,16 +728,6 @@ def server_version(pg: PostgresServer) -> str:
     with pg.connect() as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]) if row else "?"
-
-
-_RECORD_COUNT = re.compile(r'"metric":\s*"record_count",\s*"value":\s*(\d+)')
-
-
-def emitted_records(log: Path, since_marker: str) -> int:
-    """RECORD messages the tap reported (SDK ``record_count`` metrics) after ``since_marker``."""
-    text = log.read_text(errors="replace")
-    text = text[text.rfind(since_marker) :]
-    return sum(int(m.group(1)) for m in _RECORD_COUNT.finditer(text))
 
 
 def machine_facts() -> dict[str, Any]:

@@ -21,7 +21,6 @@ _MAX_KINDS = 1024
 
 def add_analyst_fields(record: dict[str, Any], region: str) -> dict[str, Any]:
     """Set the E.164 numbers, ring time, recording flag and the agent/department join keys."""
-    region = region.upper()
     for name, e164_name in _E164_FIELDS:
         record[e164_name] = e164_or_none(record.get(name), region)
     record["ring_seconds"] = _ring_seconds(record.get("agent_ring_time"))

@@ -239,6 +239,7 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
     """Return one message per problem JSON schema cannot see; empty when all is well."""
     checks: tuple[Callable[[Mapping[str, Any]], list[str]], ...] = (
         _check_auth,
+        _check_start_date,
         _check_url,
         _check_timezone_and_dates,
         _check_ranges,
@@ -251,6 +252,14 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
 def _given(config: Mapping[str, Any], name: str) -> bool:
     value = config.get(name)
     return value is not None and (not isinstance(value, str) or value.strip() != "")
+
+
+def _check_start_date(config: Mapping[str, Any]) -> list[str]:
+    """`start_date` is required; blank text satisfies the schema but means nothing."""
+    value = config.get("start_date")
+    if isinstance(value, str) and not value.strip():
+        return ["start_date is empty: set the earliest call start to extract, e.g. 2025-01-01."]
+    return []
 
 
 def _check_auth(config: Mapping[str, Any]) -> list[str]:

@@ -85,7 +85,7 @@ class TapAcefone(Tap):
                 str(exc), errors=redact_secret_errors(exc.errors), schema=exc.schema
             ) from None
         errors = redact_secret_errors(errors)
-        extra = check_settings(self.config) + check_blank_start_date(self.config)
+        extra = check_settings(self.config)
         if extra and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=extra)
         return errors + extra
@@ -176,14 +176,6 @@ def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
 SECRET_SETTINGS = tuple(
     name for name, prop in CONFIG_SCHEMA["properties"].items() if prop.get("secret")
 )
-
-
-def check_blank_start_date(config: Mapping[str, Any]) -> list[str]:
-    """`start_date` is required; blank text satisfies the schema but means nothing."""
-    value = config.get("start_date")
-    if isinstance(value, str) and not value.strip():
-        return ["start_date is empty: set the earliest call start to extract, e.g. 2025-01-01."]
-    return []
 
 
 def redact_secret_errors(errors: list[str]) -> list[str]:
