@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
+from typing_extensions import override
 
 from tap_acefone.errors import FatalResponseError, TokenExpiredError, TransientResponseError
 
@@ -23,7 +24,15 @@ RENEW_MARGIN_SECONDS = 300
 DEFAULT_LIFETIME_SECONDS = 3600
 
 PostFunc = Callable[[str, dict[str, Any] | None, dict[str, str]], requests.Response]
-RetryFunc = Callable[[Callable[[], None], str], None]
+T = TypeVar("T")
+
+
+class RetryFunc(Protocol):
+    """Runs a call with the tap's pacing and retries (see `TapAcefone._retry`)."""
+
+    def __call__(self, func: Callable[[], T], what: str) -> T:
+        """`func()`, retried; `what` names the request in messages."""
+        ...
 
 
 def bearer_value(token: str) -> str:
@@ -34,13 +43,25 @@ def bearer_value(token: str) -> str:
     return f"Bearer {token}"
 
 
-class StaticTokenAuthenticator(APIAuthenticatorBase):
+class AcefoneAuthenticator(APIAuthenticatorBase):
+    """What the request path asks of a credential: what a 401 means, and forgetting a token."""
+
+    def rejected(self, status: int) -> Exception:
+        """The error for the API refusing this credential with `status`."""
+        raise NotImplementedError
+
+    def invalidate(self) -> None:
+        """Forget a token the API refused (nothing to forget for a static token)."""
+
+
+class StaticTokenAuthenticator(AcefoneAuthenticator):
     """A long-lived token generated in the portal under API Connect -> API Tokens."""
 
     def __init__(self, *, token: str) -> None:
         super().__init__()
         self.auth_headers = {"Authorization": bearer_value(token)}
 
+    @override
     def rejected(self, status: int) -> FatalResponseError:
         """The error for a refused static token: only a new token helps."""
         return FatalResponseError(
@@ -50,7 +71,7 @@ class StaticTokenAuthenticator(APIAuthenticatorBase):
         )
 
 
-class LoginAuthenticator(APIAuthenticatorBase):
+class LoginAuthenticator(AcefoneAuthenticator):
     """Logs in with email and password and keeps a fresh short-lived token.
 
     `post(path, json, headers)` sends one request; `retry(func, what)` runs `func` with the
@@ -77,6 +98,7 @@ class LoginAuthenticator(APIAuthenticatorBase):
         self._renew_at = 0.0
         self._expires_at = 0.0
 
+    @override
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Attach a token that is valid for at least the renewal margin."""
         request.headers["Authorization"] = bearer_value(self.current_token())
@@ -93,11 +115,13 @@ class LoginAuthenticator(APIAuthenticatorBase):
             assert self._token is not None
             return self._token
 
+    @override
     def invalidate(self) -> None:
         """Forget the token the API just refused, so the next request logs in afresh."""
         with self._lock:
             self._token = None
 
+    @override
     def rejected(self, status: int) -> TokenExpiredError:
         """A refused login token is renewed and the request retried once."""
         return TokenExpiredError(f"HTTP {status}: the login token was refused")
@@ -113,15 +137,15 @@ class LoginAuthenticator(APIAuthenticatorBase):
         assert self._token is not None
         headers = {"Authorization": bearer_value(self._token)}
 
-        def attempt() -> None:
+        def attempt() -> bool:
             response = self._post("/v1/auth/refresh", None, headers)
-            if response.status_code not in (401, 403):
-                self._accept(response, action="refresh the login token")
-            else:
-                self._token = None
+            if response.status_code in (401, 403):
+                return False
+            self._accept(response, action="refresh the login token")
+            return True
 
-        self._retry(attempt, "POST /v1/auth/refresh")
-        if self._token is None:
+        if not self._retry(attempt, "POST /v1/auth/refresh"):
+            self._token = None
             self._login()
 
     def _accept(self, response: requests.Response, *, action: str) -> None:

@@ -4,8 +4,8 @@ The API returns a window's records in no reliable order, so the SDK's own per-re
 bookmark for unsorted streams is only promoted when the whole run ends: an interrupted
 backfill would start over. Instead, after each window is read to its end, the bookmark is
 moved to that window's end and a STATE message is written, so an interruption costs at most
-the window in progress. (This writes to the SDK's state dict and flushes it through the
-stream's state writer: the one place the tap relies on SDK internals; tests pin it.)
+the window in progress. This writes the SDK's state dict (`get_context_state`, `tap_state`)
+and hands it to the tap's public `state_writer`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tap_acefone.errors import StateError
 from tap_acefone.windows import iso_utc
 
 if TYPE_CHECKING:
+    from singer_sdk import Tap
     from singer_sdk.streams import Stream
 
 PROGRESS_MARKERS = "progress_markers"
@@ -45,13 +46,12 @@ def begin(stream: Stream) -> None:
     state.setdefault(PROGRESS_MARKERS, {"Note": "The bookmark advances after each window."})
 
 
-def checkpoint(stream: Stream, window_end: datetime) -> None:
-    """Record that every record starting before `window_end` has been emitted."""
+def checkpoint(stream: Stream, tap: Tap, window_end: datetime) -> None:
+    """Record that every record starting before `window_end` has been emitted, and say so."""
     value = iso_utc(window_end)
     state = stream.get_context_state(None)
     markers = state.setdefault(PROGRESS_MARKERS, {})
     for entry in (state, markers):
         entry["replication_key"] = stream.replication_key
         entry["replication_key_value"] = value
-    stream.state_manager.is_flushed = False
-    stream._write_state_message()
+    tap.state_writer.write_state(stream.tap_state)

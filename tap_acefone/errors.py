@@ -30,16 +30,42 @@ class GaveUpError(AcefoneError):
     """A transient failure persisted through every allowed try."""
 
 
-class TransientResponseError(RetriableAPIError):
-    """A failure worth retrying: 429, 5xx, a gateway page, a cut or invalid body."""
+class IncompleteWindowError(AcefoneError):
+    """The API counted more calls in a window than it served (on_incomplete_window fail)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+
+class TransientResponseError(RetriableAPIError):
+    """A failure worth retrying: 429, 5xx, a gateway page, a cut or invalid body.
+
+    `throttled` marks the server saying "too many requests" (the pacer slows down);
+    `retry_after` is how long it asked us to wait, when it said; `status` is the HTTP status
+    when the failure was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        throttled: bool = False,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.throttled = throttled
+        self.status = status
 
 
 class TokenExpiredError(TransientResponseError):
     """A login token was refused: log in again, then retry once."""
+
+
+class PageTooSlowError(Exception):
+    """Pages of this size keep timing out: the caller asks again in smaller pages."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"pages of {limit} rows time out")
+        self.limit = limit
 
 
 class AbandonedError(Exception):

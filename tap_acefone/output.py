@@ -16,6 +16,7 @@ import sys
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import Message, SingerMessageType
+from typing_extensions import override
 
 BLOCK_BYTES = 1 << 20
 
@@ -26,6 +27,7 @@ class BufferedSingerWriter(MsgSpecWriter):
     _lines: list[bytes] | None = None
     _size = 0
 
+    @override
     def write_message(self, message: Message) -> None:
         """Buffer a RECORD; write everything out (and flush) before any other message."""
         if self._lines is None:

@@ -1,18 +1,27 @@
-"""How long to wait before trying a failed request again, and when to stop trying."""
+"""How failed requests are tried again: waits, the server's `Retry-After`, and when to stop.
+
+Retries run on python-backoff, the library the SDK's `request_decorator` uses, through the
+SDK's own hooks (`backoff_wait_generator`, `backoff_jitter`, `backoff_max_tries`,
+`backoff_handler`) on every stream, and through the same pieces for the login. What backoff
+leaves out is added around each try by `paced_tries`: the shared pacer, one token renewal
+when the API refuses a login token (not counted as a try), and giving up a fetched-ahead
+request nobody will read any more.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import backoff
 import requests
+from backoff.types import Details
 
 from tap_acefone.errors import (
     AbandonedError,
@@ -29,21 +38,138 @@ T = TypeVar("T")
 # sooner than a scheduled run left hanging.
 MAX_WAIT_SECONDS = 120.0
 
+RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
+    TransientResponseError,
+    ConnectionResetError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class ServerWait(float):
+    """A wait the server asked for (`Retry-After`): honoured exactly, never jittered."""
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter, overridden by the server's `Retry-After`."""
+    """Exponential backoff (1 s doubling up to 60 s), overridden by the server's `Retry-After`."""
 
     max_tries: int = 8
     base_seconds: float = 1.0
     cap_seconds: float = 60.0
 
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), MAX_WAIT_SECONDS)
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
+    def wait_times(self) -> Generator[float, BaseException | None, None]:
+        """The backoff wait generator: each failure it is sent gives the wait before the next try.
+
+        A failure carrying `retry_after` yields that wait as a `ServerWait`; any other the
+        exponential ceiling, which `jittered` then spreads.
+        """
+        failure = yield 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after = getattr(failure, "retry_after", None)
+            if retry_after is not None:
+                failure = yield ServerWait(min(max(retry_after, 0.0), MAX_WAIT_SECONDS))
+            else:
+                failure = yield min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
+
+
+def jittered(value: float) -> float:
+    """Spread a backoff ceiling over its upper half, so concurrent retries do not collide."""
+    if isinstance(value, ServerWait):
+        return float(value)
+    return random.uniform(value / 2, value)
+
+
+@dataclass(frozen=True)
+class RetryLog:
+    """What the user sees of retries: one warning per retry, one line when giving up."""
+
+    what: str
+    max_tries: int
+    pacer: Pacer
+    logger: logging.Logger
+
+    def on_backoff(self, details: Details) -> None:
+        """Log the retry; after a 429, slow the pacer and hold it for the server's wait."""
+        failure = details.get("exception")
+        wait = float(details.get("wait") or 0.0)
+        if isinstance(failure, TransientResponseError) and failure.throttled:
+            self.pacer.throttled(wait if failure.retry_after is not None else None)
+        self.logger.warning(
+            "%s: %s; try %d of %d again in %.1f s",
+            self.what,
+            describe_failure(failure),
+            details["tries"] + 1,
+            self.max_tries,
+            wait,
+        )
+
+    def on_giveup(self, details: Details) -> None:
+        """Replace the last failure by one line that names the request and the failure."""
+        failure = details.get("exception")
+        reason = describe_failure(failure)
+        message = f"{self.what} failed {details['tries']} times in a row; last failure: {reason}"
+        raise GaveUpError(message) from None
+
+
+def with_retries(
+    func: Callable[..., T],
+    *,
+    wait_gen: Callable[[], Generator[float, Any, None]],
+    max_tries: int | Callable[[], int],
+    jitter: Callable[[float], float],
+    on_backoff: Callable[[Details], None],
+    on_giveup: Callable[[Details], None],
+) -> Callable[..., T]:
+    """`func` retried by python-backoff on every transient failure."""
+    decorate = backoff.on_exception(
+        wait_gen,
+        RETRIABLE_ERRORS,
+        max_tries=max_tries,
+        jitter=jitter,
+        on_backoff=on_backoff,
+        on_giveup=on_giveup,
+        logger=None,
+    )
+    return decorate(func)
+
+
+def paced_tries(
+    func: Callable[..., T],
+    *,
+    what: str,
+    pacer: Pacer,
+    logger: logging.Logger,
+    on_token_expired: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Callable[..., T]:
+    """Each try of `func`: paced, renewing a refused login token once, abandoned on `stop`."""
+
+    def one_try(*args: Any) -> T:
+        _start(pacer, stop, what)
+        try:
+            return func(*args)
+        except TokenExpiredError as exc:
+            if on_token_expired is None:
+                raise FatalResponseError(f"{what}: {exc}") from None
+            logger.info("%s: the login token was refused; logging in again", what)
+            on_token_expired()
+        _start(pacer, stop, what)
+        try:
+            return func(*args)
+        except TokenExpiredError as exc:
+            raise FatalResponseError(f"{what}: {exc}") from None
+
+    return one_try
+
+
+def _start(pacer: Pacer, stop: threading.Event | None, what: str) -> None:
+    if (stop is not None and stop.is_set()) or not pacer.wait(stop):
+        raise AbandonedError(what)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -65,62 +191,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max((when - current).total_seconds(), 0.0)
 
 
-def call_with_retries(
-    func: Callable[[], T],
-    *,
-    what: str,
-    policy: RetryPolicy,
-    pacer: Pacer,
-    logger: logging.Logger,
-    on_token_expired: Callable[[], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    stop: threading.Event | None = None,
-) -> T:
-    """Call `func` at the paced rate, retrying transient failures with backoff.
-
-    A refused login token is renewed once through `on_token_expired` and does not count as a
-    try; anything else transient counts, and after `policy.max_tries` tries the last failure
-    is reported as a `GaveUpError` naming `what`. Once `stop` is set, no further try starts.
-    """
-    attempt = 0
-    renewed = False
-    if stop is not None:
-        sleep = stop.wait
-    while True:
-        attempt += 1
-        if stop is not None and stop.is_set():
-            raise AbandonedError(what)
-        pacer.wait()
-        try:
-            return func()
-        except TokenExpiredError as exc:
-            if renewed or on_token_expired is None:
-                raise FatalResponseError(f"{what}: {exc}") from None
-            renewed = True
-            attempt -= 1
-            logger.info("%s: the login token was refused; logging in again", what)
-            on_token_expired()
-        except RETRIABLE_ERRORS as exc:
-            reason = describe_failure(exc)
-            if attempt >= policy.max_tries:
-                msg = f"{what} failed {attempt} times in a row; last failure: {reason}"
-                raise GaveUpError(msg) from None
-            retry_after = getattr(exc, "retry_after", None)
-            wait = policy.delay(attempt, retry_after)
-            if retry_after is not None:
-                pacer.hold(wait)
-            logger.warning(
-                "%s: %s; try %d of %d again in %.1f s",
-                what,
-                reason,
-                attempt + 1,
-                policy.max_tries,
-                wait,
-            )
-            sleep(wait)
-
-
-def describe_failure(exc: BaseException) -> str:
+def describe_failure(exc: BaseException | None) -> str:
     """One secret-free phrase for a failure (requests' own messages can carry full URLs)."""
     if isinstance(exc, TransientResponseError):
         return str(exc)
@@ -128,14 +199,4 @@ def describe_failure(exc: BaseException) -> str:
         return "the request timed out"
     if isinstance(exc, requests.exceptions.ConnectionError | ConnectionResetError):
         return "the connection failed or was reset"
-    return f"{type(exc).__name__}"
-
-
-RETRIABLE_ERRORS = (
-    TransientResponseError,
-    ConnectionResetError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
+    return type(exc).__name__

@@ -23,6 +23,7 @@ API_HOSTS = {
 }
 OPERATORS = (">", "<", ">=", "<=", "!=")
 RECORDING_URL_MODES = ("keep", "strip_token", "drop")
+INCOMPLETE_WINDOW_POLICIES = ("fail", "continue")
 # (setting, lowest, highest) for every bounded number.
 RANGES: tuple[tuple[str, float, float], ...] = (
     ("page_size", 1, 1000),
@@ -142,6 +143,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Most pages of one window fetched at the same time, still paced by "
         "requests_per_second; the tap fetches that far ahead only while it waits for pages. "
         "1 reads page after page.",
+    ),
+    th.Property(
+        "on_incomplete_window",
+        th.StringType,
+        default="fail",
+        allowed_values=list(INCOMPLETE_WINDOW_POLICIES),
+        title="On incomplete window",
+        description="What to do when the API counts more calls in a window than it serves, even "
+        "after the window is split and read again: fail (stop before the bookmark passes the "
+        "window; the default) or continue (log it, record it in sync_windows, move on).",
     ),
     th.Property(
         "recording_url_mode",

@@ -1,30 +1,43 @@
-"""The streams the tap offers."""
+"""call_records, read window by window so that no undocumented API behaviour can lose a call.
+
+Each window is asked for with bounds that are right whether the API's are inclusive or
+exclusive (`windows.Window`), read until the API has served every call it counts
+(`reading.WindowReader`), audited (`audit.WindowAudit`, stream `sync_windows`) and only then
+checkpointed (`bookmarks`). Every record is emitted once per run (`dedupe.RecentIds`) if it
+started inside the run's range.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from functools import cached_property
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import requests
-from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk import SchemaDirectory, Stream, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
-from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams.rest import PageContext
+from typing_extensions import override
 
+from tap_acefone.audit import WindowAudit
 from tap_acefone.bookmarks import begin, checkpoint, read_bookmark
-from tap_acefone.client import AcefoneStream, response_body
+from tap_acefone.client import AcefoneStream, RequestNote
+from tap_acefone.dedupe import CLOCK_CHANGE_MARGIN
 from tap_acefone.derived import add_analyst_fields
-from tap_acefone.pagination import EnvelopePaginator, read_pages
-from tap_acefone.records import RecordShaper, conform_call_record, may_hold_unstorable_text
+from tap_acefone.errors import IncompleteWindowError, PageTooSlowError, TransientResponseError
+from tap_acefone.pages import Page
+from tap_acefone.prefetch import Prefetcher
+from tap_acefone.reading import PageRequest, RunRead, WindowPlan, WindowReader
+from tap_acefone.records import RecordShaper, conform_call_record
+from tap_acefone.sdk_internals import FastRecordMessages, RecordWriter
 from tap_acefone.windows import Window, iso_utc, iter_windows
+
+if TYPE_CHECKING:
+    from tap_acefone.tap import TapAcefone
 
 SCHEMAS_DIR = SchemaDirectory(
     next(
@@ -52,48 +65,46 @@ FILTER_SETTINGS = (
 ARRAY_FILTER_SETTINGS = ("agents", "department", "ivr")
 # Agents are addressed as "agent||<id>" (the API's destination syntax); IDs are accepted bare.
 AGENT_PREFIX = "agent||"
-# A window is read again when fewer distinct records arrived than the API counted (rows
-# shifting between pages while calls land); after this many passes the shortfall is reported.
-MAX_WINDOW_PASSES = 3
+# Pages are never shrunk below this many rows when they keep timing out.
+MIN_PAGE_SIZE = 25
+# An API that answers with calls outside the asked bounds filters on the date alone: a call
+# can then come back from any later query of the same local day.
+DATE_ONLY_MARGIN = timedelta(days=1) + CLOCK_CHANGE_MARGIN
 
 
 @dataclass
-class WindowProgress:
-    """What reading one window took, for its log line and completeness check."""
+class PageNote(RequestNote):
+    """A request note that knows the page size asked for (to shrink pages that time out)."""
 
-    window: Window
-    started: float = field(default_factory=time.monotonic)
-    pages: int = 0
-    count: int | None = None
-    emitted: int = 0
-    ids: set[str] = field(default_factory=set)
+    limit: int = 0
 
 
-class CallRecordsStream(AcefoneStream):
+class CallRecordsStream(FastRecordMessages, AcefoneStream):
     """Call detail records, read in closed date windows of the account's local time."""
 
     name = "call_records"
     path = "/v1/call/records"
-    primary_keys = ("id",)
+    primary_keys: ClassVar[tuple[str, ...]] = ("id",)
     replication_key = "started_at"
     is_sorted = False
     schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS_DIR)
-    # post_process already coerces every field to its declared type (records.py), so the
-    # SDK's own per-record conformance pass would only repeat that work.
+    # Records are coerced to the schema as they are read (records.py), so the SDK's own
+    # per-record conformance pass would only repeat that work.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, tap: TapAcefone) -> None:
+        super().__init__(tap)
         self._shaper = RecordShaper(self.schema)
-        self._progress: WindowProgress | None = None
-        self._page_is_clean = False
+        self._page_size = int(self.config["page_size"])
+        self._largest_page = 0
 
     @property
     def account_tz(self) -> ZoneInfo:
         """The account's time zone, in which the API reads and writes wall-clock times."""
-        return self._tap.account_tz
+        return self.tap.account_tz
 
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """Window bounds in local time, the page, the page size and the configured filters."""
         assert context is not None
         window = Window(context["window_start"], context["window_end"])
@@ -102,7 +113,7 @@ class CallRecordsStream(AcefoneStream):
             "from_date": from_date,
             "to_date": to_date,
             "page": next_page_token or 1,
-            "limit": self.config["page_size"],
+            "limit": context["limit"],
         }
         for name in FILTER_SETTINGS:
             if self.config.get(name) not in (None, ""):
@@ -114,119 +125,66 @@ class CallRecordsStream(AcefoneStream):
                 params[f"{name}[]"] = [_array_filter_value(name, v) for v in self.config[name]]
         return params
 
-    def get_new_paginator(self) -> EnvelopePaginator:
-        """Page numbers until the envelope says the window is exhausted."""
-        return EnvelopePaginator()
-
+    @override
     def get_replication_key_signpost(self, context: Context | None = None) -> str:
         """Never bookmark past the end of what this run reads."""
-        return iso_utc(self._tap.run_end)
+        return iso_utc(self.tap.run_end)
 
-    def read_records(self, context: Context | None) -> Iterator[dict]:
-        """Read each window to the end, then move the bookmark to the window's end.
-
-        Records are emitted as they arrive, in whatever order the API uses; a record seen
-        in this window or the previous one is not emitted twice. The previous window's ids
-        are kept only when the two windows' local bounds overlap (around the autumn clock
-        change): elsewhere no record can come back, and one window's ids are memory enough.
-        """
-        previous_ids: set[str] = set()
+    @override
+    def read_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        """Read each window until it is complete, then move the bookmark to its end."""
         begin(self)
-        windows = self.plan_windows(context)
-        for window, following in zip(windows, [*windows[1:], None], strict=True):
-            progress = WindowProgress(window)
-            self._progress = progress
-            for record in self._read_window(progress):
-                record_id = str(record.get("id"))
-                if record_id in progress.ids:
-                    continue
-                progress.ids.add(record_id)
-                if record_id not in previous_ids:
-                    progress.emitted += 1
-                    yield record
-            checkpoint(self, window.end)
-            self._log_window(progress)
-            overlaps = following is not None and window.overlaps_locally(following, self.account_tz)
-            previous_ids = progress.ids if overlaps else set()
-            self._progress = None
+        plans = self.plan_windows(context)
+        run = RunRead(tail=self._tail(plans))
+        fetcher: Prefetcher[PageRequest] = Prefetcher(
+            self.fetch_page, concurrency=int(self.config["max_concurrency"])
+        )
+        reader = WindowReader(
+            fetcher=fetcher,
+            run=run,
+            conform=self.conform,
+            page_size=lambda: self._page_size,
+            tz=self.account_tz,
+            logger=self.logger,
+        )
+        try:
+            for index, plan in enumerate(plans):
+                following = plans[index + 1] if index + 1 < len(plans) else None
+                audit = yield from reader.read_window(index, plan, following)
+                self._finish_window(audit)
+                if following is not None:
+                    margin = DATE_ONLY_MARGIN if audit.date_only else CLOCK_CHANGE_MARGIN
+                    run.recent.forget_before(following.query.start, margin)
+        finally:
+            fetcher.close()
 
-    def plan_windows(self, context: Context | None) -> list[Window]:
-        """Windows from the bookmark minus the lookback (or start_date) to end_date or now."""
-        start = self._tap.start_date
+    def plan_windows(self, context: Context | None) -> list[WindowPlan]:
+        """Windows from the bookmark minus the lookback (or start_date) to end_date or now.
+
+        The last window is asked for `lookback_minutes` beyond the run's end: an API that
+        filters on the end of a call still returns every call that started before the end
+        (calls that started after it are left for the next run).
+        """
+        start = self.tap.start_date
+        lookback = timedelta(minutes=int(self.config["lookback_minutes"]))
         bookmark = read_bookmark(self, context)
         if bookmark is not None:
-            lookback = timedelta(minutes=int(self.config["lookback_minutes"]))
             start = max(start, bookmark - lookback)
-        return list(iter_windows(start, self._tap.run_end, int(self.config["window_hours"])))
+        windows = list(iter_windows(start, self.tap.run_end, int(self.config["window_hours"])))
+        plans = [WindowPlan(window, window) for window in windows]
+        if plans:
+            last = plans[-1].window
+            plans[-1] = WindowPlan(last, Window(last.start, last.end + lookback))
+        return plans
 
-    def _read_window(self, progress: WindowProgress) -> Iterable[dict]:
-        """Page through the window, again if pages shifted and records went missing."""
-        for attempt in range(1, MAX_WINDOW_PASSES + 1):
-            window = progress.window
-            yield from self.request_records(
-                {"window_start": window.start, "window_end": window.end}
-            )
-            if progress.count is None or len(progress.ids) >= progress.count:
-                return
-            if attempt < MAX_WINDOW_PASSES:
-                self.logger.info(
-                    "Window %s: %d distinct records of %d counted; reading it again",
-                    progress.window.describe(self.account_tz),
-                    len(progress.ids),
-                    progress.count,
-                )
-        self.logger.warning(
-            "Window %s: the API counted %d records but served %d distinct ones after %d "
-            "passes; continuing with what it served",
-            progress.window.describe(self.account_tz),
-            progress.count,
-            len(progress.ids),
-            MAX_WINDOW_PASSES,
-        )
+    def _tail(self, plans: list[WindowPlan]) -> tuple[float, float] | None:
+        """What the last window is asked beyond `end_date`, when one is set."""
+        if self.tap.end_date is None or not plans:
+            return None
+        return plans[-1].window.end.timestamp(), plans[-1].query.end.timestamp()
 
-    def request_records(self, context: Context | None) -> Iterable[dict]:
-        """Read one window's pages, fetching ahead concurrently, and yield rows in page order."""
-        stop = threading.Event()
-        send = self.request_decorator(self._request, stop=stop)
-
-        def fetch(page: int) -> requests.Response:
-            return send(self._prepare_page(context, page), context)
-
-        concurrency = int(self.config["max_concurrency"])
-        with self.get_http_request_counter() as request_counter:
-            request_counter.with_context(context)
-            pages = read_pages(fetch, self.get_new_paginator(), concurrency=concurrency, stop=stop)
-            for response in pages:
-                request_counter.increment()
-                yield from self.parse_response(response)
-
-    def _prepare_page(self, context: Context | None, page: int) -> requests.PreparedRequest:
-        request = self.get_http_request(
-            page=PageContext(stream_context=context, next_page_token=page)
-        )
-        return self.build_prepared_request(
-            method=request.method,
-            url=request.url,
-            params=request.encode_params(),
-            headers=request.headers,
-        )
-
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        """Count pages and the API's total for the window; the page's rows.
-
-        Also notes whether this page can hold text needing repair: its rows are processed
-        before the next page is parsed.
-        """
-        self._page_is_clean = not may_hold_unstorable_text(response.content)
-        if self._progress is not None:
-            self._progress.pages += 1
-            count = response_body(response).get("count")
-            if isinstance(count, int) and not isinstance(count, bool):
-                self._progress.count = count
-        return super().parse_response(response)
-
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Coerce every field to its type; add UTC instants and the analyst fields.
+    def conform(self, row: dict[str, Any], clean: bool = False) -> dict[str, Any] | None:
+        """Coerce a row to the schema and add UTC instants and the analyst fields.
 
         A record without an id is skipped with a warning: no target can upsert it.
         """
@@ -237,7 +195,7 @@ class CallRecordsStream(AcefoneStream):
             self.account_tz,
             self.config["recording_url_mode"],
             enrich=lambda shaped: add_analyst_fields(shaped, region),
-            clean=self._page_is_clean,
+            clean=clean,
         )
         if record is None:
             self.logger.warning(
@@ -246,40 +204,99 @@ class CallRecordsStream(AcefoneStream):
             )
         return record
 
-    def _generate_record_messages(self, record: dict) -> Iterator[RecordMessage]:
-        """The SDK's record messages, minus a walk that cannot change anything here.
-
-        The SDK walks every property of every record (and into every object) looking for
-        deselected ones, even when none is: the largest single cost of writing a record.
-        `post_process` already returns exactly the schema's properties with conforming
-        values (TYPE_CONFORMANCE_LEVEL NONE), so without a deselected property the walk can
-        change nothing. With one, or with conformance on, the SDK's own path runs.
-        """
-        if self._deselects_properties or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
-            yield from super()._generate_record_messages(record)
+    def _finish_window(self, audit: WindowAudit) -> None:
+        """Log the window, write its audit row, then checkpoint or stop on a shortfall."""
+        tz = self.account_tz
+        self._largest_page = max(self._largest_page, audit.page_size)
+        self.tap.audit_stream.write_row(audit.row(**self.tap.run_identity, tz=tz))
+        if audit.complete:
+            self.logger.info("Window %s: %s", audit.window.describe(tz), audit.describe())
+            checkpoint(self, self.tap, audit.window.end)
             return
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=datetime.now(timezone.utc),
-                )
-
-    @cached_property
-    def _deselects_properties(self) -> bool:
-        return not all(selected for breadcrumb, selected in self.mask.items() if breadcrumb)
-
-    def _log_window(self, progress: WindowProgress) -> None:
-        self.logger.info(
-            "Window %s: %d pages, %d records, %.1f s",
-            progress.window.describe(self.account_tz),
-            progress.pages,
-            progress.emitted,
-            time.monotonic() - progress.started,
+        missing = (
+            "every call: it sends no count, and served some rows twice, so completeness "
+            "cannot be shown"
+            if audit.shortfall is None
+            else f"{audit.shortfall} of the {audit.api_count} calls it counted"
         )
+        message = (
+            f"Window {audit.window.describe(tz)}: the API did not serve {missing}, even after "
+            f"splitting the window and reading it again ({audit.describe()})"
+        )
+        if self.config["on_incomplete_window"] == "continue":
+            self.logger.warning("%s; continuing (on_incomplete_window is continue)", message)
+            checkpoint(self, self.tap, audit.window.end)
+            return
+        raise IncompleteWindowError(
+            f"{message}. The bookmark stays before this window. If this account's count is "
+            "known to be wrong, set on_incomplete_window to continue."
+        )
+
+    def fetch_page(self, request: PageRequest) -> Page:
+        """One page of a query, along the one request path (runs on a fetch-ahead thread)."""
+        context = {
+            "window_start": request.query.start,
+            "window_end": request.query.end,
+            "limit": request.limit,
+        }
+        note = PageNote(limit=request.limit)
+        request.notes.append(note)
+        http = self.get_http_request(page=PageContext(context, request.page))
+        return self.fetch(http, note)
+
+    @override
+    def send_once(self, prepared: requests.PreparedRequest, note: RequestNote) -> Page:
+        """As every stream, but pages that time out twice are asked for in halves."""
+        try:
+            return super().send_once(prepared, note)
+        except (requests.exceptions.Timeout, TransientResponseError) as exc:
+            if isinstance(note, PageNote) and _too_slow(exc):
+                note.slow_failures += 1
+                if note.slow_failures >= 2 and note.limit > MIN_PAGE_SIZE:
+                    self._shrink_pages(note.limit)
+                    raise PageTooSlowError(note.limit) from None
+            raise
+
+    def _shrink_pages(self, limit: int) -> None:
+        served = self._largest_page or limit
+        smaller = max(MIN_PAGE_SIZE, min(limit, served) // 2)
+        if smaller < self._page_size:
+            self._page_size = smaller
+            self.logger.warning(
+                "Pages of %d calls keep timing out; asking for %d at a time from now on "
+                "(set page_size to %d to start there)",
+                min(limit, served),
+                smaller,
+                smaller,
+            )
+
+
+class SyncWindowsStream(Stream):
+    """The audit trail of call_records: one row per window read (see `audit.py`)."""
+
+    name = "sync_windows"
+    primary_keys: ClassVar[tuple[str, ...]] = ("run_id", "window_start")
+    replication_key = None
+    schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS_DIR)
+
+    def __init__(self, tap: TapAcefone) -> None:
+        super().__init__(tap)
+        self._writer = RecordWriter(self, tap)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        """Nothing of its own: call_records writes each row as its window completes."""
+        return iter(())
+
+    def write_row(self, row: dict[str, Any]) -> None:
+        """Write one audit row now, so it reaches the target before the window's STATE."""
+        self._writer.write([row])
+
+
+def _too_slow(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.Timeout):
+        return True
+    return isinstance(exc, TransientResponseError) and exc.status == 504
 
 
 def _array_filter_value(name: str, value: object) -> str:

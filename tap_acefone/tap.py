@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import click
@@ -16,16 +17,17 @@ import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
 
-from tap_acefone.auth import LoginAuthenticator, StaticTokenAuthenticator
+from tap_acefone.auth import AcefoneAuthenticator, LoginAuthenticator, StaticTokenAuthenticator
 from tap_acefone.bookmarks import PROGRESS_MARKERS
 from tap_acefone.errors import AcefoneError, StateError
 from tap_acefone.output import BufferedSingerWriter
 from tap_acefone.pacing import Pacer
 from tap_acefone.reference import REFERENCE_STREAMS
-from tap_acefone.retries import RetryPolicy, call_with_retries
+from tap_acefone.retries import RetryLog, RetryPolicy, jittered, paced_tries, with_retries
 from tap_acefone.settings import CONFIG_SCHEMA, check_settings
-from tap_acefone.streams import CallRecordsStream
+from tap_acefone.streams import CallRecordsStream, SyncWindowsStream
 from tap_acefone.windows import parse_setting_instant
 
 T = TypeVar("T")
@@ -38,12 +40,28 @@ class TapAcefone(Tap):
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = BufferedSingerWriter
 
+    @override
     def discover_streams(self) -> list[Stream]:
-        """The streams this tap offers."""
-        return [CallRecordsStream(self), *(stream(self) for stream in REFERENCE_STREAMS)]
+        """The streams this tap offers (the audit trail right after the calls it audits)."""
+        return [
+            CallRecordsStream(self),
+            SyncWindowsStream(self),
+            *(stream(self) for stream in REFERENCE_STREAMS),
+        ]
 
+    @property
+    def audit_stream(self) -> SyncWindowsStream:
+        """Where call_records writes one audit row per window."""
+        return cast(SyncWindowsStream, self.streams[SyncWindowsStream.name])
+
+    @cached_property
+    def run_identity(self) -> dict[str, Any]:
+        """The run's id and start, carried by every audit row it writes."""
+        return {"run_id": str(uuid.uuid4()), "run_started": datetime.now(timezone.utc)}
+
+    @override
     @classmethod
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
         """Run the CLI; a known failure becomes one error line and exit code 1."""
         try:
             if kwargs.get("state") is not None:
@@ -53,6 +71,7 @@ class TapAcefone(Tap):
             cls.logger.error("%s", exc)
             raise click.exceptions.Exit(1) from None
 
+    @override
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
         """Read the --config files; an unreadable one is one error line and exit code 1."""
@@ -64,6 +83,7 @@ class TapAcefone(Tap):
             )
             raise click.exceptions.Exit(1) from None
 
+    @override
     def load_state(self, state: dict[str, Any]) -> None:
         """Refuse a state the sync could not use, naming what is wrong, before reading it."""
         check_state(state, stream=CallRecordsStream.name)
@@ -72,6 +92,7 @@ class TapAcefone(Tap):
             self.logger.warning("%s", warning)
         super().load_state(state)
 
+    @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """JSON-schema checks first, then the cross-field checks schema cannot express.
 
@@ -110,12 +131,15 @@ class TapAcefone(Tap):
         return parse_setting_instant(str(self.config["start_date"]), self.account_tz)
 
     @cached_property
+    def end_date(self) -> datetime | None:
+        """`end_date` as a UTC instant, if set."""
+        end_date = self.config.get("end_date")
+        return parse_setting_instant(str(end_date), self.account_tz) if end_date else None
+
+    @cached_property
     def run_end(self) -> datetime:
         """Where this run stops reading: `end_date`, else the moment the run started."""
-        end_date = self.config.get("end_date")
-        if end_date:
-            return parse_setting_instant(str(end_date), self.account_tz)
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        return self.end_date or datetime.now(timezone.utc).replace(microsecond=0)
 
     @cached_property
     def session(self) -> requests.Session:
@@ -136,7 +160,7 @@ class TapAcefone(Tap):
         return RetryPolicy(max_tries=int(self.config["max_tries"]))
 
     @cached_property
-    def authenticator(self) -> StaticTokenAuthenticator | LoginAuthenticator:
+    def authenticator(self) -> AcefoneAuthenticator:
         """Static token or login, shared by every stream."""
         token = self.config.get("api_token")
         if token:
@@ -164,9 +188,21 @@ class TapAcefone(Tap):
         )
 
     def _retry(self, func: Callable[[], T], what: str) -> T:
-        return call_with_retries(
-            func, what=what, policy=self.retry_policy, pacer=self.pacer, logger=self.logger
+        """Run `func` (a login request) with the pacing and retries of every request."""
+        policy, log = (
+            self.retry_policy,
+            RetryLog(what, self.retry_policy.max_tries, self.pacer, self.logger),
         )
+        tries = paced_tries(func, what=what, pacer=self.pacer, logger=self.logger)
+        retried = with_retries(
+            tries,
+            wait_gen=policy.wait_times,
+            max_tries=policy.max_tries,
+            jitter=jittered,
+            on_backoff=log.on_backoff,
+            on_giveup=log.on_giveup,
+        )
+        return retried()
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -247,7 +283,7 @@ def check_state(state: Any, *, stream: str) -> None:
     if value is None:
         return
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))  # type: ignore[union-attr]
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (AttributeError, TypeError, ValueError):
         raise StateError(
             f"The state's bookmark for {stream} ({str(value)[:40]!r}) is not an ISO 8601 "

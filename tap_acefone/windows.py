@@ -7,8 +7,11 @@ stores is UTC. This module is the only place that converts between the two, as p
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -31,34 +34,62 @@ _LOCAL_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d
 
 @dataclass(frozen=True)
 class Window:
-    """A closed-open UTC interval `[start, end)` read with one paged query.
+    """A closed-open UTC interval `[start, end)` whose calls one paged query must return.
 
-    The API's bounds are inclusive and have one-second granularity, so the query for
-    `[start, end)` asks for `start .. end - 1s` and adjacent windows never share a second.
+    Whether the API's `from_date`/`to_date` are inclusive or exclusive is undocumented, so
+    each query asks from one second before `start` through `end` (the next window's first
+    second): under every one of the four combinations, every second of `[start, end)` lies
+    inside the bounds, and with inclusive bounds only the two shared seconds are read twice
+    (the ids already emitted are dropped).
     """
 
     start: datetime
     end: datetime
 
     def query_bounds(self, tz: ZoneInfo) -> tuple[str, str]:
-        """Return `(from_date, to_date)` in local wall-clock time covering every instant.
+        """Return `(from_date, to_date)`: local readings covering `[start - 1 s, end]`.
 
         Around a backward clock change (the autumn repeated hour) local time is not
         monotonic, so the bounds are the smallest and largest local readings of any instant
-        in the window rather than the readings of its two ends.
+        in that range rather than the readings of its two ends.
         """
-        last = self.end - ONE_SECOND
-        readings = [to_local(self.start, tz), to_local(last, tz)]
-        for change in offset_changes(self.start, last, tz):
+        first, last = self.start - ONE_SECOND, self.end
+        readings = [to_local(first, tz), to_local(last, tz)]
+        for change in offset_changes(first, last, tz):
             readings += [to_local(change - ONE_SECOND, tz), to_local(change, tz)]
         return min(readings), max(readings)
 
-    def overlaps_locally(self, following: Window, tz: ZoneInfo) -> bool:
-        """Whether the local query bounds of `following` reach back into this window's.
+    @property
+    def seconds(self) -> int:
+        """Whole seconds in the window: a window of one second cannot be split."""
+        return int((self.end - self.start).total_seconds())
 
-        Only around the autumn clock change: the repeated hour's readings belong to both.
+    def split(self, instants: Sequence[float], most: float) -> list[Window]:
+        """Cut the window at whole seconds into parts holding at most `most` of `instants`.
+
+        `instants` are the Unix start times of the calls seen in the window: parts follow
+        where the calls are, so each part is likely to fit one page. A second holding more
+        than `most` calls stays one part of its own. When the calls seen give no cut (too few
+        of them), the window is halved. Never fewer than two parts unless the window is one
+        second long.
         """
-        return following.query_bounds(tz)[0] <= self.query_bounds(tz)[1]
+        low, high = self.start.timestamp(), self.end.timestamp()
+        per_second = Counter(math.floor(t) for t in instants if low <= t < high)
+        cuts: list[float] = []
+        in_part = 0
+        for second in sorted(per_second):
+            calls = per_second[second]
+            if in_part + calls > most and second > (cuts[-1] if cuts else low):
+                cuts.append(second)
+                in_part = 0
+            in_part += calls
+            if in_part >= most and second + 1 < high:
+                cuts.append(second + 1)
+                in_part = 0
+        if not cuts and self.seconds > 1:
+            cuts = [low + self.seconds // 2]
+        bounds = [self.start, *(datetime.fromtimestamp(cut, UTC) for cut in cuts), self.end]
+        return [Window(a, b) for a, b in itertools.pairwise(bounds)]
 
     def describe(self, tz: ZoneInfo) -> str:
         """Human-readable bounds for logs, in UTC and in the account's time zone."""

@@ -1,65 +1,116 @@
-"""The retry loop's bookkeeping: tries, waits, Retry-After and token renewal."""
+"""The retry path's bookkeeping: tries, waits, Retry-After, token renewal and giving up."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timezone
 
 import pytest
 
 from tap_acefone.errors import (
+    AbandonedError,
     FatalResponseError,
     GaveUpError,
     TokenExpiredError,
     TransientResponseError,
 )
 from tap_acefone.pacing import Pacer
-from tap_acefone.retries import RetryPolicy, call_with_retries, parse_retry_after
+from tap_acefone.retries import (
+    RetryLog,
+    RetryPolicy,
+    ServerWait,
+    jittered,
+    paced_tries,
+    parse_retry_after,
+    with_retries,
+)
 
 LOGGER = logging.getLogger("test")
 
 
 def failing(*errors):
-    """A call that raises the given errors in turn, then returns "ok"."""
+    """A call that raises the given errors in turn, then returns "ok"; counts its calls."""
     queue = list(errors)
+    calls = []
 
     def call():
+        calls.append(1)
         if queue:
             raise queue.pop(0)
         return "ok"
 
+    call.calls = calls
     return call
 
 
-def run(call, sleeps, **kwargs):
-    return call_with_retries(
+def retried(call, *, max_tries=3, pacer=None, on_token_expired=None, stop=None, waits=None):
+    pacer = pacer or Pacer(0)
+    log = RetryLog("GET /x", max_tries, pacer, LOGGER)
+
+    def jitter(value):  # record the waits instead of sleeping them
+        if waits is not None:
+            waits.append(jittered(value))
+        return 0.0
+
+    tries = paced_tries(
         call,
         what="GET /x",
-        policy=RetryPolicy(max_tries=kwargs.pop("max_tries", 3)),
-        pacer=Pacer(0),
+        pacer=pacer,
         logger=LOGGER,
-        sleep=sleeps.append,
-        **kwargs,
+        on_token_expired=on_token_expired,
+        stop=stop,
     )
+    return with_retries(
+        tries,
+        wait_gen=RetryPolicy(max_tries=max_tries).wait_times,
+        max_tries=max_tries,
+        jitter=jitter,
+        on_backoff=log.on_backoff,
+        on_giveup=log.on_giveup,
+    )()
 
 
 def test_transient_errors_are_retried_with_growing_waits():
-    sleeps = []
-    assert run(failing(TransientResponseError("a"), TransientResponseError("b")), sleeps) == "ok"
-    assert len(sleeps) == 2
-    assert 0.5 <= sleeps[0] <= 1.0
-    assert 1.0 <= sleeps[1] <= 2.0
+    waits = []
+    call = failing(TransientResponseError("a"), TransientResponseError("b"))
+    assert retried(call, waits=waits) == "ok"
+    assert len(call.calls) == 3
+    assert 0.5 <= waits[0] <= 1.0
+    assert 1.0 <= waits[1] <= 2.0
 
 
-def test_retry_after_sets_the_wait():
-    sleeps = []
-    run(failing(TransientResponseError("429", retry_after=7)), sleeps)
-    assert sleeps == [7]
+def test_retry_after_sets_the_wait_exactly():
+    waits = []
+    retried(failing(TransientResponseError("429", retry_after=7, throttled=True)), waits=waits)
+    assert waits == [7]
+
+
+def test_retry_after_is_capped():
+    policy = RetryPolicy()
+    gen = policy.wait_times()
+    next(gen)
+    assert gen.send(TransientResponseError("429", retry_after=9999)) == 120
+    assert isinstance(jittered(ServerWait(5)), float)
+    assert jittered(ServerWait(5)) == 5
+
+
+def test_a_429_slows_the_shared_pacer():
+    pacer = Pacer(4)
+    retried(failing(TransientResponseError("429", throttled=True)), pacer=pacer)
+    assert pacer.current < 4
 
 
 def test_giving_up_names_the_call_and_the_last_failure():
     with pytest.raises(GaveUpError, match=r"GET /x failed 3 times in a row; last failure: c"):
-        run(failing(*(TransientResponseError(x) for x in "abc")), [])
+        retried(failing(*(TransientResponseError(x) for x in "abc")))
+
+
+def test_a_fatal_error_is_not_retried():
+    call = failing(FatalResponseError("403"))
+    with pytest.raises(FatalResponseError):
+        retried(call)
+    assert len(call.calls) == 1
 
 
 def test_an_expired_token_is_renewed_once_and_not_counted_as_a_try():
@@ -67,14 +118,24 @@ def test_an_expired_token_is_renewed_once_and_not_counted_as_a_try():
     call = failing(
         TokenExpiredError("401"), TransientResponseError("a"), TransientResponseError("b")
     )
-    assert run(call, [], on_token_expired=lambda: renewals.append(1)) == "ok"
+    assert retried(call, on_token_expired=lambda: renewals.append(1)) == "ok"
     assert renewals == [1]
+    assert len(call.calls) == 4  # 3 tries, one of them renewed and repeated
 
 
 def test_a_token_refused_again_after_renewal_is_fatal():
     call = failing(TokenExpiredError("401"), TokenExpiredError("401"))
     with pytest.raises(FatalResponseError, match="GET /x"):
-        run(call, [], on_token_expired=lambda: None)
+        retried(call, on_token_expired=lambda: None)
+
+
+def test_an_abandoned_request_sends_nothing_more():
+    stop = threading.Event()
+    stop.set()
+    call = failing()
+    with pytest.raises(AbandonedError):
+        retried(call, stop=stop)
+    assert call.calls == []
 
 
 @pytest.mark.parametrize(
@@ -91,20 +152,3 @@ def test_a_token_refused_again_after_renewal_is_fatal():
 def test_parse_retry_after(header, expected):
     now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
     assert parse_retry_after(header, now=now) == expected
-
-
-def test_pacer_spaces_requests():
-    moments = {"now": 0.0}
-    slept = []
-
-    def sleep(seconds):
-        slept.append(seconds)
-        moments["now"] += seconds
-
-    pacer = Pacer(4, clock=lambda: moments["now"], sleep=sleep)
-    for _ in range(5):
-        pacer.wait()
-    assert moments["now"] == pytest.approx(1.0)
-    pacer.hold(10)
-    pacer.wait()
-    assert moments["now"] == pytest.approx(11.0)

@@ -40,9 +40,29 @@ def test_empty_range_has_no_window():
     assert list(iter_windows(utc(2026, 3, 1), utc(2026, 3, 1), 24)) == []
 
 
-def test_query_bounds_are_local_and_stop_one_second_before_the_next_window():
+def test_query_bounds_reach_one_second_into_both_neighbours():
+    # Inclusive or exclusive, the API cannot leave out a second of [start, end): from_date is
+    # the second before start, to_date the first second after the window.
     window = Window(utc(2026, 3, 1, 18, 30), utc(2026, 3, 2, 18, 30))
-    assert window.query_bounds(KOLKATA) == ("2026-03-02 00:00:00", "2026-03-02 23:59:59")
+    assert window.query_bounds(KOLKATA) == ("2026-03-01 23:59:59", "2026-03-03 00:00:00")
+
+
+@pytest.mark.parametrize("from_exclusive", [False, True])
+@pytest.mark.parametrize("to_exclusive", [False, True])
+def test_every_second_of_a_window_is_inside_its_bounds_whatever_their_kind(
+    from_exclusive, to_exclusive
+):
+    window = Window(utc(2026, 3, 1, 18, 30), utc(2026, 3, 1, 18, 40))
+    low, high = window.query_bounds(KOLKATA)
+
+    def selected(second: datetime) -> bool:
+        local = second.astimezone(KOLKATA).strftime("%Y-%m-%d %H:%M:%S")
+        above = local > low if from_exclusive else local >= low
+        below = local < high if to_exclusive else local <= high
+        return above and below
+
+    seconds = [window.start + timedelta(seconds=n) for n in range(window.seconds)]
+    assert all(selected(second) for second in seconds)
 
 
 @pytest.mark.parametrize(
@@ -58,13 +78,13 @@ def test_query_bounds_are_local_and_stop_one_second_before_the_next_window():
         (
             utc(2024, 10, 26, 23, 0),
             utc(2024, 10, 27, 23, 0),
-            ("2024-10-27 00:00:00", "2024-10-27 22:59:59"),
+            ("2024-10-26 23:59:59", "2024-10-27 23:00:00"),
         ),
         # Spring: 01:00-01:59 local never happens; the bounds simply jump over it.
         (
             utc(2024, 3, 31, 0, 30),
             utc(2024, 3, 31, 1, 30),
-            ("2024-03-31 00:30:00", "2024-03-31 02:29:59"),
+            ("2024-03-31 00:29:59", "2024-03-31 02:30:00"),
         ),
     ],
 )
@@ -137,12 +157,35 @@ def test_setting_instant_rejects_non_iso():
         parse_setting_instant("01/03/2026", KOLKATA)
 
 
-def test_adjacent_windows_overlap_locally_only_around_the_autumn_change():
-    tz = LONDON
-    ordinary = list(iter_windows(utc(2024, 7, 1), utc(2024, 7, 3), 24))
-    autumn = list(iter_windows(utc(2024, 10, 27, 0, 30), utc(2024, 10, 27, 2), 1))
-    assert not ordinary[0].overlaps_locally(ordinary[1], tz)
-    assert autumn[0].overlaps_locally(autumn[1], tz)  # 01:30 BST .. and 01:30 GMT .. again
+def test_a_split_follows_where_the_calls_are():
+    window = Window(utc(2026, 3, 1), utc(2026, 3, 2))
+    base = window.start.timestamp()
+    calls = [base + 60 * n for n in range(10)] + [base + 3600 * 20 + n for n in range(10)]
+    parts = window.split(calls, most=5)
+    assert parts[0].start == window.start
+    assert parts[-1].end == window.end
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+    for part in parts:
+        held = [t for t in calls if part.start.timestamp() <= t < part.end.timestamp()]
+        assert len(held) <= 5
+
+
+def test_a_second_holding_more_calls_than_a_part_may_stays_one_part():
+    window = Window(utc(2026, 3, 1), utc(2026, 3, 1, 0, 10))
+    burst = window.start.timestamp() + 300
+    parts = window.split([burst] * 50 + [burst + 100], most=10)
+    assert Window(utc(2026, 3, 1, 0, 5), utc(2026, 3, 1, 0, 5, 1)) in parts
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+
+
+def test_a_split_with_too_few_calls_seen_halves_the_window():
+    window = Window(utc(2026, 3, 1), utc(2026, 3, 1, 0, 0, 11))
+    assert window.split([], most=10) == [
+        Window(utc(2026, 3, 1), utc(2026, 3, 1, 0, 0, 5)),
+        Window(utc(2026, 3, 1, 0, 0, 5), utc(2026, 3, 1, 0, 0, 11)),
+    ]
+    one_second = Window(utc(2026, 3, 1), utc(2026, 3, 1, 0, 0, 1))
+    assert one_second.split([], most=10) == [one_second]
 
 
 ZONES = [

@@ -8,7 +8,8 @@ stream's schema with the validator the SDK's targets use (Draft 2020-12, formats
 `validate_records: false` (meltano.yml), so this is the guarantee the loader relies on.
 
 Three levels: `RecordShaper` + `conform_call_record` (records.py), the stream's own
-`post_process` (every derived field included), and a few whole runs of the tap against a tiny
+`CallRecordsStream.conform` (every derived field
+included), and a few whole runs of the tap against a tiny
 API serving such records, through HTTP, JSON decoding, state and the writer.
 """
 
@@ -214,7 +215,7 @@ def raw_records(*, with_id: bool) -> st.SearchStrategy[dict]:
     """An API record: any subset of the known fields, each of any shape, plus odd extras."""
     values = {name: FIELD_VALUES.get(name, json_values) for name in RAW_FIELDS}
     ids = values.pop("id")
-    if with_id:  # a present, non-null id (the case the stream's post_process must handle)
+    if with_id:  # a present, non-null id (the case the stream's conform must handle)
         ids = ids.filter(lambda v: v is not None)
         known = st.fixed_dictionaries({"id": ids}, optional=values)
     else:
@@ -246,7 +247,7 @@ def has_usable_id(raw: dict) -> bool:
 @example(raw={"id": 10**30, "call_id": "9999999999.1"}, mode="keep")
 def test_post_process_output_always_conforms(raw, mode):
     """The stream's own record path, derived fields included, for every recording mode."""
-    record = STREAMS[mode].post_process(json.loads(json.dumps(raw)))
+    record = STREAMS[mode].conform(json.loads(json.dumps(raw)))
     if record is None:  # skipped: only a record without a usable id may be
         assert not has_usable_id(raw), raw.get("id")
         return
@@ -275,7 +276,7 @@ def test_conform_call_record_skips_exactly_the_records_without_an_id(raw):
 
 
 def test_the_stream_skips_a_record_without_an_id():
-    assert STREAM.post_process({"call_id": "1773105058.1", "date": "2026-03-09"}) is None
+    assert STREAM.conform({"call_id": "1773105058.1", "date": "2026-03-09"}) is None
 
 
 # -------------------------------------------------------------- whole runs over HTTP
