@@ -37,7 +37,6 @@ class WindowAudit:
     page_size: int = 0
     notes: list[RequestNote] = field(default_factory=list)
     complete: bool = True
-    shortfall: int | None = 0
     date_only: bool = False
 
     def read_whole(self, tally: QueryTally) -> None:
@@ -57,13 +56,16 @@ class WindowAudit:
         self.repeated_rows += tally.repeated_rows
         self.page_size = max(self.page_size, tally.page_size)
 
-    def fall_short(self, shortfall: int | None) -> None:
+    def fall_short(self) -> None:
         """A part of the window could not be completed."""
         self.complete = False
-        if shortfall is None or self.shortfall is None:
-            self.shortfall = None
-        else:
-            self.shortfall += shortfall
+
+    @property
+    def shortfall(self) -> int | None:
+        """Calls the window's count holds that were never served (None without a count)."""
+        if self.api_count is None:
+            return None if not self.complete else 0
+        return max(0, self.api_count - len(self.served))
 
     @property
     def requests(self) -> int:

@@ -83,9 +83,25 @@ class QueryTally:
         """Calls counted but not served (None when the API gave no count)."""
         return None if self.count is None else max(0, self.count - len(self.ids))
 
-    def fits_one_page(self) -> bool:
-        """Whether the whole answer came on one page, where ordering cannot lose a row."""
-        return self.count is not None and 0 < self.count <= self.page_size
+    def fits_one_page(self, page_size: int) -> bool:
+        """Whether the whole answer fits one page, where ordering cannot lose a row."""
+        return self.count is not None and self.count <= page_size
+
+    def fruitless_reads_to_stop(self, certainty: float, without_count: int) -> int:
+        """Reads in a row bringing no new call after which a call still missing is not there.
+
+        One read of a reordered answer serves each call with a chance set by how much of the
+        count its pages cover; a call the API really holds shows up within this many reads
+        with probability `1 - certainty`. A one-page answer needs one read; without a count,
+        nothing can be shown, and `without_count` reads end it.
+        """
+        if self.count is None or self.page_size == 0:
+            return without_count
+        if self.count <= self.page_size:
+            return 1
+        pages = math.ceil(self.count / self.page_size)
+        miss = (1 - self.page_size / self.count) ** pages
+        return max(1, math.ceil(math.log(certainty) / math.log(miss)))
 
     def most_seen_per_part(self, page_size: int) -> float:
         """How many of the calls seen a part may hold so that all of its calls fit one page.

@@ -31,10 +31,13 @@ from tap_acefone.pages import Page
 from tap_acefone.prefetch import Prefetcher
 from tap_acefone.windows import Window, iso_utc
 
-# A part that splitting cannot narrow is read again until it is complete, until this many
-# reads in a row bring no new call, or this many reads in all.
-STALE_PASSES = 3
-MAX_PASSES = 50
+# A part that splitting cannot narrow is read again until it is complete, or until reads in
+# a row bring no new call for as long as a call the API holds would have shown up by then with
+# this certainty (from what one read covers), or this many reads in all.
+CERTAINTY = 1e-6
+MAX_PASSES = 40
+# Without a count the answer cannot be shown complete; this many fruitless reads end it.
+STALE_PASSES_WITHOUT_COUNT = 3
 
 Conform = Callable[[dict[str, Any], bool], dict[str, Any] | None]
 Record = dict[str, Any]
@@ -216,12 +219,15 @@ class WindowReader:
             part, part_tally = pending.popleft()
             if part_tally.complete:
                 continue
-            if part.seconds <= 1 or audit.date_only:
+            page_size = max(audit.page_size, part_tally.page_size)
+            # Ordering cannot lose a row of a one-page answer, and splitting cannot narrow one
+            # second or a date-only answer: read again instead.
+            if part_tally.fits_one_page(page_size) or part.seconds <= 1 or audit.date_only:
                 part_tally = yield from self._read_again(index, part, part_tally, audit)
                 if not part_tally.complete:
-                    audit.fall_short(part_tally.shortfall)
+                    audit.fall_short()
                 continue
-            most = part_tally.most_seen_per_part(max(audit.page_size, part_tally.page_size))
+            most = part_tally.most_seen_per_part(page_size)
             pieces = part.split(part_tally.instants, most)
             audit.splits += 1
             self._logger.info(
@@ -248,7 +254,9 @@ class WindowReader:
         """Read a part that splitting cannot narrow again, keeping every id served."""
         stale = 0
         for _ in range(MAX_PASSES):
-            if tally.complete or stale >= STALE_PASSES:
+            if tally.complete or stale >= tally.fruitless_reads_to_stop(
+                CERTAINTY, STALE_PASSES_WITHOUT_COUNT
+            ):
                 break
             before = len(tally.ids)
             again = yield from self._read(index, self._run.next_read(index), part, audit)
