@@ -303,3 +303,37 @@ def test_latest_values_win_when_calls_change_between_runs(make_sandbox):
     assert_matches_truth(
         run.records + again.records, list(truth.values()), truth_outside(sandbox, later)
     )
+
+
+BOUND_KINDS = {
+    "inclusive": {},
+    "to_date exclusive": {"to_bound": "exclusive"},
+    "from_date exclusive": {"from_bound": "exclusive"},
+    "both exclusive": {"from_bound": "exclusive", "to_bound": "exclusive"},
+    "both exclusive, on the end": {
+        "from_bound": "exclusive",
+        "to_bound": "exclusive",
+        "filter_on": "end",
+    },
+}
+
+
+@pytest.mark.parametrize("knobs", BOUND_KINDS.values(), ids=BOUND_KINDS.keys())
+def test_calls_on_the_very_second_of_a_window_boundary_are_never_lost(make_sandbox, knobs):
+    # A burst of calls all starting (or ending) in one second S; windows cut exactly at S,
+    # and a run whose whole range is the one second S.
+    sandbox = make_sandbox(**knobs, burst_calls=6)
+    key = "ended_at" if knobs.get("filter_on") == "end" else "started_at"
+    seconds = Counter(getattr(row, key) for row in sandbox.truth())
+    burst_second, size = seconds.most_common(1)[0]
+    assert size >= 6
+    hour = timedelta(hours=1)
+    around = tap_config(sandbox, days=1, window_hours=1, lookback_minutes=0)
+    around.update(start_date=iso(burst_second - hour), end_date=iso(burst_second + hour))
+    only = dict(
+        around, start_date=iso(burst_second), end_date=iso(burst_second + timedelta(seconds=1))
+    )
+    for config in (around, only):
+        run = run_tap(config)
+        on_the_second = {row.id for row in sandbox.truth() if getattr(row, key) == burst_second}
+        assert on_the_second <= set(run.ids), config
