@@ -85,6 +85,8 @@ def test_a_multi_day_sync_is_exact_under_each_variant(make_sandbox, knobs):
     audit = run.records_of("sync_windows")
     assert audit
     assert all(row["complete"] for row in audit)
+    if knobs.get("number_style"):  # numbers as text or floats are still numbers
+        assert all(row["api_count"] is not None for row in audit)
 
 
 @pytest.mark.parametrize("knobs", VARIANTS.values(), ids=VARIANTS.keys())
@@ -337,3 +339,11 @@ def test_calls_on_the_very_second_of_a_window_boundary_are_never_lost(make_sandb
         run = run_tap(config)
         on_the_second = {row.id for row in sandbox.truth() if getattr(row, key) == burst_second}
         assert on_the_second <= set(run.ids), config
+
+
+@pytest.mark.parametrize("style", ["int", "string", "float"])
+def test_the_users_cursor_is_read_whatever_its_number_type(make_sandbox, style):
+    sandbox = make_sandbox(users_number_style=style, page_size_max=3)
+    run = run_tap(tap_config(sandbox, days=1))
+    users = run.records_of("users")
+    assert sorted(str(u["id"]) for u in users) == sorted(str(a.user_id) for a in sandbox.team.agents)
