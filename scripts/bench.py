@@ -59,10 +59,11 @@ from scripts.harness import (
     SandboxProcess,
     iso,
     meltano_env,
+    parent_death_signal,
     terminate_group,
     venv_bin,
 )
-from scripts.postgres import PostgresServer, parent_death_signal, start_postgres, unique_schema_name
+from scripts.postgres import PostgresServer, redact, start_postgres, unique_schema_name
 
 ROWS = ("cpu", "budget", "e2e", "memory")
 TZ = "Asia/Kolkata"
@@ -565,7 +566,7 @@ class Bench:
                         if row == "e2e":
                             pg = start_postgres()
                             try:
-                                say(f"   PostgreSQL ({pg.backend}) at {pg.url}")
+                                say(f"   PostgreSQL ({pg.backend}) at {redact(pg.url)}")
                                 self.results["machine"]["postgres"] = server_version(pg)
                                 self.row_e2e(pg)
                             finally:
