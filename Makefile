@@ -7,7 +7,8 @@
 #   make test-fast  the suite without the e2e tests
 #   make e2e      only the e2e tests
 #   make lint     ruff check + ruff format --check
-#   make readme   refresh the README's settings table from tap-acefone --about
+#   make settings write meltano.yml's tap-acefone settings and the README's table from
+#                 tap-acefone --about (the settings are described in tap_acefone/settings.py)
 #   make bench    tap vs the physical floor (not a test; BENCH_ARGS=--quick for a smoke run)
 #   make clean    caches, installed plugins, build output (keeps .venv and Meltano's state);
 #                 make distclean also removes .venv
@@ -24,10 +25,10 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv plugins demo test test-fast e2e lint format readme bench clean distclean
+.PHONY: help venv plugins demo test test-fast e2e lint format settings readme bench clean distclean
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(VENV_STAMP)
 
@@ -63,8 +64,10 @@ format: $(VENV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-readme: $(VENV_STAMP)
-	$(BIN)/python scripts/update_readme.py
+settings: $(VENV_STAMP)
+	$(BIN)/python scripts/generate_settings.py
+
+readme: settings
 
 # Not part of the test suite: tap vs the physical floor on the sandbox, one table (~25 min;
 # BENCH_ARGS=--quick for a smoke run, --help for the rest).

@@ -25,8 +25,8 @@ Rows (each measured side by side in the same run; tap and floor interleaved, med
 Exit status 0 whenever every measurement ran (a missed target is reported, not an error).
 The tap's ``requests_per_second`` is raised to its maximum (1000) everywhere but row 2 so that
 client pacing does not stand in for CPU cost; in row 3 that is the only setting changed from
-meltano.yml (through a throwaway copy of the project file: Meltano 4.4 cannot take a decimal
-setting from the environment).
+meltano.yml (through a throwaway copy of the project file, which also points the
+free-tap run at its own executable).
 """
 
 from __future__ import annotations
@@ -59,10 +59,11 @@ from scripts.harness import (
     SandboxProcess,
     iso,
     meltano_env,
+    parent_death_signal,
     terminate_group,
     venv_bin,
 )
-from scripts.postgres import PostgresServer, parent_death_signal, start_postgres, unique_schema_name
+from scripts.postgres import PostgresServer, redact, start_postgres, unique_schema_name
 
 ROWS = ("cpu", "budget", "e2e", "memory")
 TZ = "Asia/Kolkata"
@@ -565,7 +566,7 @@ class Bench:
                         if row == "e2e":
                             pg = start_postgres()
                             try:
-                                say(f"   PostgreSQL ({pg.backend}) at {pg.url}")
+                                say(f"   PostgreSQL ({pg.backend}) at {redact(pg.url)}")
                                 self.results["machine"]["postgres"] = server_version(pg)
                                 self.row_e2e(pg)
                             finally:

@@ -34,7 +34,7 @@ from scripts.harness import (
     meltano_env,
     run_meltano,
 )
-from scripts.postgres import PostgresServer, start_postgres
+from scripts.postgres import PostgresServer, redact, start_postgres
 
 SCHEMA = "tap_acefone"
 TABLE = f"{SCHEMA}.call_records"
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"   {sandbox.url}, virtual now {iso(now)}")
         say("== starting a throwaway PostgreSQL")
         pg = start_postgres()
-        say(f"   {pg.url}")
+        say(f"   {pg.backend}: {redact(pg.url)}")
         start_date, end_date = history_window(now, args.days)
         env = meltano_env(
             sandbox_url=sandbox.url,

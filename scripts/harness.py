@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import json
 import os
@@ -21,12 +22,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
-
-from scripts.postgres import parent_death_signal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SANDBOX_TOKEN = "sandbox-static-token"
@@ -36,6 +35,24 @@ STATE_ID = "dev:tap-acefone-to-target-postgres"
 
 # Inherited variables that would leak a user's own configuration into a demo or test run.
 _HERMETIC_PREFIXES = ("TAP_ACEFONE_", "TARGET_POSTGRES_", "MELTANO_")
+_PR_SET_PDEATHSIG = 1
+
+
+def parent_death_signal(sig: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive ``sig`` when its parent dies (Linux).
+
+    libc is resolved here, in the parent: the child, forked from a possibly multi-threaded
+    process, only makes the ``prctl`` call. Returns None where ``prctl`` is unavailable.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, sig)
+
+    return preexec
 
 
 def venv_bin(name: str) -> str:
@@ -265,8 +282,6 @@ def meltano_env(
             "TAP_ACEFONE_API_TOKEN": SANDBOX_TOKEN,
             "TAP_ACEFONE_START_DATE": start_date,
             "TAP_ACEFONE_END_DATE": end_date,
-            # Not TAP_ACEFONE_REQUESTS_PER_SECOND: Meltano 4.4 turns a `kind: decimal` value
-            # from the environment into a Decimal that it then fails to serialise.
             "TARGET_POSTGRES_SQLALCHEMY_URL": sqlalchemy_url,
             "NO_COLOR": "1",
             "PYTHONUNBUFFERED": "1",

@@ -1,10 +1,20 @@
-"""The tap's settings: their JSON schema and the checks JSON schema cannot express.
+"""The tap's settings: the one place they are described, and the checks JSON schema cannot express.
+
+`CONFIG_SCHEMA` is the source of truth: one `th.Property` per setting, with its type, bounds
+(`minimum`/`maximum`), allowed values, default, title, description and, for text whose form
+matters, `examples`. `tap-acefone --about` publishes it; `make settings`
+(scripts/generate_settings.py) writes meltano.yml's tap-acefone `settings:` and the README's
+settings table from that, and the tests fail when either drifts. A new setting needs only its
+`th.Property` here (and `make settings`): tests/test_settings_env.py then sets it through its
+environment variable under Meltano (a text setting whose value must have a particular form
+needs an `examples` entry, which the test uses).
 
 Every message names the setting it is about, so `tap-acefone` can exit with one clear line.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlparse
@@ -24,23 +34,13 @@ API_HOSTS = {
 OPERATORS = (">", "<", ">=", "<=", "!=")
 RECORDING_URL_MODES = ("keep", "strip_token", "drop")
 INCOMPLETE_WINDOW_POLICIES = ("fail", "continue")
-# (setting, lowest, highest) for every bounded number.
-RANGES: tuple[tuple[str, float, float], ...] = (
-    ("page_size", 1, 1000),
-    ("window_hours", 1, 720),
-    ("lookback_minutes", 0, 10080),
-    ("requests_per_second", 0.01, 1000),
-    ("request_timeout", 1, 3600),
-    ("max_tries", 1, 50),
-    ("max_concurrency", 1, 16),
-    ("duration", 0, 86400 * 7),
-)
 
-CONFIG_SCHEMA = th.PropertiesList(
+_SCHEMA = th.PropertiesList(
     th.Property(
         "api_url",
         th.StringType,
         default=API_HOSTS["Acefone India"],
+        examples=[API_HOSTS["Servetel"]],
         title="API URL",
         description="Base URL of your brand's API: "
         + ", ".join(f"{url} ({brand})" for brand, url in API_HOSTS.items())
@@ -72,6 +72,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         "start_date",
         th.StringType,
         required=True,
+        examples=["2025-01-01"],
         title="Start date",
         description="Earliest call start to extract, ISO 8601. A date or a time without offset "
         "is read in the account time zone (2024-01-01 = local midnight).",
@@ -79,6 +80,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "end_date",
         th.StringType,
+        examples=["2025-02-01T00:00:00+05:30"],
         title="End date",
         description="Optional: extract calls that started before this instant (ISO 8601, "
         "account time zone when no offset). Default: now.",
@@ -87,27 +89,28 @@ CONFIG_SCHEMA = th.PropertiesList(
         "timezone",
         th.StringType,
         default="Asia/Kolkata",
+        examples=["Europe/London"],
         title="Account time zone",
         description="IANA time zone of the account: the API's dates and times are wall-clock "
         "times in it.",
     ),
     th.Property(
         "page_size",
-        th.IntegerType,
+        th.IntegerType(minimum=1, maximum=1000),
         default=100,
         title="Page size",
         description="Records asked for per page (the server may send fewer).",
     ),
     th.Property(
         "window_hours",
-        th.IntegerType,
+        th.IntegerType(minimum=1, maximum=720),
         default=24,
         title="Window hours",
         description="Length of each date window read as one paged query.",
     ),
     th.Property(
         "lookback_minutes",
-        th.IntegerType,
+        th.IntegerType(minimum=0, maximum=10080),
         default=120,
         title="Lookback minutes",
         description="Each incremental run re-reads this much before the bookmark, to catch "
@@ -115,21 +118,21 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "requests_per_second",
-        th.NumberType,
+        th.DecimalType(minimum=0.01, maximum=1000),
         default=2,
         title="Requests per second",
         description="Client-side pace of API requests; keep it under your account's limit.",
     ),
     th.Property(
         "request_timeout",
-        th.IntegerType,
+        th.IntegerType(minimum=1, maximum=3600),
         default=120,
         title="Request timeout",
         description="Seconds to wait for one API response before retrying it.",
     ),
     th.Property(
         "max_tries",
-        th.IntegerType,
+        th.IntegerType(minimum=1, maximum=50),
         default=8,
         title="Max tries",
         description="Tries per request on 429, 5xx, timeouts and broken bodies before the run "
@@ -137,7 +140,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "max_concurrency",
-        th.IntegerType,
+        th.IntegerType(minimum=1, maximum=16),
         default=4,
         title="Max concurrency",
         description="Most pages of one window fetched at the same time, still paced by "
@@ -167,6 +170,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         "default_region",
         th.StringType,
         default="IN",
+        examples=["GB"],
         title="Default phone region",
         description="Region (ISO 3166 code such as IN or GB) used to read national phone numbers "
         "when filling the *_e164 fields.",
@@ -176,14 +180,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.StringType,
         allowed_values=["c", "m"],
         title="Call type filter",
-        description="Only answered (c) or only missed (m) calls.",
+        description="Only answered (c) or only missed (m) calls; all calls when unset.",
     ),
     th.Property(
         "direction",
         th.StringType,
         allowed_values=["inbound", "outbound"],
         title="Direction filter",
-        description="Only inbound or only outbound calls.",
+        description="Only inbound or only outbound calls; both when unset.",
     ),
     th.Property(
         "agents",
@@ -203,24 +207,27 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "callerid",
         th.StringType,
+        examples=["9876543210"],
         title="Caller ID filter",
         description="Only calls with this client number.",
     ),
     th.Property(
         "destination",
         th.StringType,
+        examples=["+918069000000"],
         title="Destination filter",
         description="Only inbound calls directed to this number (unreliable on some accounts).",
     ),
     th.Property(
         "did_number",
         th.StringType,
+        examples=["+918069000000"],
         title="DID filter",
         description="Only calls routed through this DID number.",
     ),
     th.Property(
         "duration",
-        th.IntegerType,
+        th.IntegerType(minimum=0, maximum=7 * 86400),
         title="Duration filter",
         description="Compare call_duration (seconds) with this value, using operator.",
     ),
@@ -228,12 +235,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "operator",
         th.StringType,
         allowed_values=list(OPERATORS),
+        requires_properties=["duration"],
         title="Duration operator",
         description="Operator for the duration filter: >, <, >=, <= or !=.",
     ),
     th.Property(
         "services",
         th.StringType,
+        examples=["ivr,click_to_call"],
         title="Services filter",
         description="Comma-separated services to include.",
     ),
@@ -246,6 +255,40 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+def _with_bounds_described(schema: dict[str, Any]) -> dict[str, Any]:
+    """Append each bounded setting's range to its description, so every listing shows it."""
+    for prop in schema["properties"].values():
+        if "minimum" in prop and "maximum" in prop:
+            prop["description"] += f" From {prop['minimum']:g} to {prop['maximum']:g}."
+    return schema
+
+
+CONFIG_SCHEMA = _with_bounds_described(_SCHEMA)
+
+# A plain decimal number written as text, such as "0.5" or "2".
+_DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+
+
+def numbers_from_text(config: Mapping[str, Any]) -> dict[str, float]:
+    """The number settings that `config` holds as decimal text, as numbers.
+
+    Environment variables hand over text, and for a fractional number that text is all a
+    tap can get: Meltano 4.4's `decimal` kind turns `TAP_ACEFONE_REQUESTS_PER_SECOND=0.5`
+    into a `Decimal` that its own JSON encoder then refuses (`meltano config print` and every
+    `meltano run` crash with `Object of type Decimal is not JSON serializable`), and the
+    SDK's `--config=ENV` passes number settings on as text too. So meltano.yml declares
+    number settings as `kind: string` and the tap reads their text here, before validation,
+    so the schema's bounds apply to them. Other text is left for the schema to refuse.
+    """
+    numbers = {}
+    for name, prop in CONFIG_SCHEMA["properties"].items():
+        value = config.get(name)
+        is_number = "number" in prop.get("type", ())
+        if is_number and isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+            numbers[name] = float(value)
+    return numbers
+
+
 def check_settings(config: Mapping[str, Any]) -> list[str]:
     """Return one message per problem JSON schema cannot see; empty when all is well."""
     checks: tuple[Callable[[Mapping[str, Any]], list[str]], ...] = (
@@ -253,8 +296,6 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         _check_start_date,
         _check_url,
         _check_timezone_and_dates,
-        _check_ranges,
-        _check_duration_filter,
         _check_region,
     )
     return [message for check in checks for message in check(config)]
@@ -315,23 +356,6 @@ def _check_timezone_and_dates(config: Mapping[str, Any]) -> list[str]:
     if len(instants) == 2 and instants["end_date"] <= instants["start_date"]:
         messages.append("end_date must be later than start_date.")
     return messages
-
-
-def _check_ranges(config: Mapping[str, Any]) -> list[str]:
-    messages = []
-    for name, low, high in RANGES:
-        value = config.get(name)
-        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if not low <= value <= high:
-            messages.append(f"{name} must be between {low:g} and {high:g} (got {value}).")
-    return messages
-
-
-def _check_duration_filter(config: Mapping[str, Any]) -> list[str]:
-    if _given(config, "operator") and config.get("duration") is None:
-        return ["operator is set but duration is not: set both or neither."]
-    return []
 
 
 def _check_region(config: Mapping[str, Any]) -> list[str]:

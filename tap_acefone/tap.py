@@ -26,7 +26,7 @@ from tap_acefone.output import BufferedSingerWriter
 from tap_acefone.pacing import Pacer
 from tap_acefone.reference import REFERENCE_STREAMS
 from tap_acefone.retries import RetryLog, RetryPolicy, jittered, paced_tries, with_retries
-from tap_acefone.settings import CONFIG_SCHEMA, check_settings
+from tap_acefone.settings import CONFIG_SCHEMA, check_settings, numbers_from_text
 from tap_acefone.streams import CallRecordsStream, SyncWindowsStream
 from tap_acefone.windows import parse_setting_instant
 
@@ -97,8 +97,10 @@ class TapAcefone(Tap):
         """JSON-schema checks first, then the cross-field checks schema cannot express.
 
         The SDK's messages quote the offending value; for a secret setting that would print
-        the token or password, so those messages are replaced by ones that do not.
+        the token or password, so those messages are replaced by ones that do not. Number
+        settings given as text (from the environment) are read as numbers first.
         """
+        self._config.update(numbers_from_text(self._config))
         try:
             errors = super()._validate_config(raise_errors=raise_errors)
         except ConfigValidationError as exc:

@@ -15,8 +15,9 @@ Fixtures:
   target-postgres creates it); the schema is dropped, CASCADE, after the test.
 - ``pg_conn`` (function): an autocommit psycopg connection, closed after the test.
 
-The server comes from ``DATABASE_URL`` if set, else the machine's PostgreSQL binaries, else the
-``pgserver`` wheel (see ``scripts/postgres.py``).
+The server comes from ``DATABASE_URL`` if set, else the machine's PostgreSQL through Debian's
+``pg_virtualenv``, else the ``pgserver`` wheel (see ``scripts/postgres.py``;
+``TAP_ACEFONE_PG_BACKEND`` forces one).
 """
 
 from __future__ import annotations
