@@ -346,4 +346,6 @@ def test_the_users_cursor_is_read_whatever_its_number_type(make_sandbox, style):
     sandbox = make_sandbox(users_number_style=style, page_size_max=3)
     run = run_tap(tap_config(sandbox, days=1))
     users = run.records_of("users")
-    assert sorted(str(u["id"]) for u in users) == sorted(str(a.user_id) for a in sandbox.team.agents)
+    assert sorted(str(u["id"]) for u in users) == sorted(
+        str(a.user_id) for a in sandbox.team.agents
+    )
