@@ -6,10 +6,10 @@ property declares exactly one JSON type besides null, because most targets pick 
 type per property and cannot load a string into the JSON column they chose; each value is
 coerced to that type, losslessly where the value carries information: a list property holds
 a lone value as a one-item list, an object property holds a value that is not an object
-under one documented key (`SCALAR_KEYS`), JSON text of the right kind is read as what it
-holds, and the declared keys of a nested object get their declared types too. Values that
-cannot be read become null rather than failing the run, and fields the schema does not know
-are kept in `extra_fields`. Records come out with their properties in schema order.
+under one documented key (`SCALAR_KEYS`), and JSON text of the right kind is read as what
+it holds; what an object or a list holds is kept as sent. Values that cannot be read become
+null rather than failing the run, and fields the schema does not know are kept in
+`extra_fields`. Records come out with their properties in schema order.
 Whatever the input, the output validates against the schema and can be written as JSON:
 text that UTF-8 cannot encode or PostgreSQL cannot store (lone surrogates from unpaired
 escapes, NUL) is replaced by U+FFFD, integers beyond 64 bits (no BIGINT column holds them)
@@ -135,7 +135,7 @@ def to_list(value: Any) -> list | None:
         if text.startswith("["):
             try:
                 parsed = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 return [value]
             return parsed if isinstance(parsed, list) else [value]
     return [value]
@@ -152,7 +152,7 @@ def to_object(value: Any, key: str = DEFAULT_SCALAR_KEY) -> dict | None:
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
             parsed = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):
             return parsed
@@ -168,40 +168,13 @@ def coercer_for(prop: Mapping[str, Any], name: str | None = None) -> Coercer:
     """Pick the coercion matching a property's declared JSON type.
 
     `name` (the property's name) picks the key under which an object property keeps a value
-    that is not an object (`SCALAR_KEYS`); an object that declares `properties` also gets
-    its declared keys coerced to their types.
+    that is not an object (`SCALAR_KEYS`).
     """
     kind = _declared_kind(prop)
     if kind == "object":
-        return _object_coercer(prop, SCALAR_KEYS.get(name or "", DEFAULT_SCALAR_KEY))
-    return _COERCERS.get(kind, keep)
-
-
-def _object_coercer(prop: Mapping[str, Any], key: str) -> Coercer:
-    nested = tuple(
-        (sub, _ALREADY.get(_declared_kind(sub_prop) or "", _ANY), coercer_for(sub_prop, sub))
-        for sub, sub_prop in (prop.get("properties") or {}).items()
-    )
-    if not nested:
+        key = SCALAR_KEYS.get(name or "", DEFAULT_SCALAR_KEY)
         return lambda value: to_object(value, key)
-
-    def coerce(value: Any) -> dict | None:
-        obj = to_object(value, key)
-        if obj is None:
-            return None
-        wrong = [
-            (sub, coerce_sub)
-            for sub, fits, coerce_sub in nested
-            if sub in obj and type(obj[sub]) not in fits
-        ]
-        if not wrong:
-            return obj
-        obj = dict(obj)  # the API's dict stays as it was
-        for sub, coerce_sub in wrong:
-            obj[sub] = coerce_sub(obj[sub])
-        return obj
-
-    return coerce
+    return _COERCERS.get(kind, keep)
 
 
 def _declared_kind(prop: Mapping[str, Any]) -> str | None:
@@ -267,7 +240,7 @@ class RecordShaper:
         self.plan: tuple[tuple[str, frozenset[type], Coercer], ...] = tuple(
             (name, _NEVER, _never_raw)
             if name in derived
-            else (name, self._fits_for(properties[name], kind), coercers[name])
+            else (name, _ALREADY.get(kind, _ANY) if kind else _ANY, coercers[name])
             for name, kind in kinds.items()
         )
         self.coerced = frozenset(kinds) - derived
@@ -287,15 +260,6 @@ class RecordShaper:
                 for name in kinds
             ],
         )
-
-    @staticmethod
-    def _fits_for(prop: Mapping[str, Any], kind: str | None) -> frozenset[type]:
-        """Python types a value may already have to be taken as it is."""
-        if kind is None:
-            return _ANY
-        if kind == "object" and prop.get("properties"):
-            return _NEVER  # a dict may still need its declared keys coerced
-        return _ALREADY[kind]
 
     def shape(self, raw: Mapping[str, Any], *, clean: bool = False) -> dict[str, Any]:
         """Return a new record with declared fields coerced and unknown ones set aside.

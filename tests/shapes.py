@@ -3,8 +3,8 @@
 Written from `schemas/call_records.json`'s descriptions, not from `tap_acefone/records.py`,
 so that reconciling a delivered record with the sandbox's raw record checks the tap against
 its documentation: an object property holds a non-object value under one key (text holding
-a JSON object is read as that object) and its declared keys have their declared types; a
-list property holds a lone value as a one-item list. Every other field arrives as sent.
+a JSON object is read as that object); a list property holds a lone value as a one-item
+list. Every other field, and what objects and lists hold, arrives as sent.
 """
 
 from __future__ import annotations
@@ -13,22 +13,13 @@ import contextlib
 import json
 from typing import Any
 
-# Object properties: the key a non-object value goes under, and the declared keys' types.
-OBJECTS: dict[str, tuple[str, dict[str, type]]] = {
-    "notes": ("message", {"message": str, "created_by": str, "name": str}),
-    "contact_details": ("name", {"name": str, "number": str}),
-    "circle": ("circle", {"operator": str, "circle": str}),
-    "agent_hangup_data": ("disposition", {"disposition": str, "remarks": str, "hangup_by": str}),
-    "dialer_call_details": (
-        "disposition_name",
-        {
-            "campaign_id": str,
-            "campaign_name": str,
-            "lead_id": str,
-            "attempt": int,
-            "disposition_name": str,
-        },
-    ),
+# Object properties: the key a value that is not an object goes under.
+OBJECTS: dict[str, str] = {
+    "notes": "message",
+    "contact_details": "name",
+    "circle": "circle",
+    "agent_hangup_data": "disposition",
+    "dialer_call_details": "disposition_name",
 }
 LISTS = (
     "sip_agent_ids",
@@ -56,16 +47,7 @@ def expected_value(field: str, raw: Any) -> Any:
 
 
 def _expected_object(field: str, raw: Any) -> dict[str, Any]:
-    key, declared = OBJECTS[field]
     if isinstance(raw, str) and raw.lstrip().startswith("{"):
         with contextlib.suppress(ValueError):
             raw = json.loads(raw)
-    if not isinstance(raw, dict):
-        raw = {key: raw if isinstance(raw, str) else json.dumps(raw, separators=(",", ":"))}
-    return {name: _as(declared.get(name), value) for name, value in raw.items()}
-
-
-def _as(want: type | None, value: Any) -> Any:
-    if value is None or want is None or isinstance(value, want):
-        return value
-    return want(value)
+    return raw if isinstance(raw, dict) else {OBJECTS[field]: raw}

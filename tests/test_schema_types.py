@@ -9,7 +9,10 @@ besides null, and never `anyOf`/`oneOf`. What the targets' type mappings need be
   a `numeric` (postgres) or `hugeint` (duckdb) column, with it a `bigint`;
 - `format: date-time` only on strings;
 - arrays declare no `items`: MeltanoLabs target-postgres makes an array with typed items a
-  PostgreSQL array (`jsonb[]`, `text[]`) instead of `jsonb`, and existing tables keep jsonb.
+  PostgreSQL array (`jsonb[]`, `text[]`) instead of `jsonb`, and existing tables keep jsonb;
+- objects declare no nested `properties`: singer-sdk's schema flattening turns declared keys
+  into columns but leaves a null object under its own name, which the flattened schema does
+  not have (meltanolabs-target-csv then fails: "dict contains fields not in fieldnames").
 
 Checked on the streams the tap discovers (so a new stream is checked without editing this
 file), on the SCHEMA messages a real run writes (schema flattening on and off: what the SDK
@@ -79,6 +82,8 @@ def type_problems(schema: dict[str, Any], path: str, *, top: bool = True) -> lis
         problems.append(
             f"{path}: an array declaring items (MeltanoLabs target-postgres: not jsonb)"
         )
+    if kind == "object" and schema.get("properties") and top:
+        problems.append(f"{path}: an object declaring properties (breaks SDK flattening)")
     for name, sub in (schema.get("properties") or {}).items():
         problems.extend(type_problems(sub, f"{path}.{name}", top=False))
     extra = schema.get("additionalProperties")
@@ -117,7 +122,7 @@ def test_the_check_catches_each_kind_of_problem():
         }
     }
     problems = stream_problems("s", bad)
-    for name in ("anything", "union", "untyped", "count", "when", "tags", "nested.deep"):
+    for name in ("anything", "union", "untyped", "count", "when", "tags", "nested", "nested.deep"):
         assert any(p.startswith(f"s.{name}:") for p in problems), (name, problems)
 
 
