@@ -163,7 +163,7 @@ def read_sqlite(dest: Destination, _venv: Path) -> list[tuple[str, Row]]:
 
 
 def _python_literal(value: Any) -> Any:
-    """target-sqlite stores a list as its Python repr (str(list)), not as JSON."""
+    """target-sqlite stores objects and lists as their Python repr (str(dict)), not JSON."""
     return ast.literal_eval(value) if isinstance(value, str) else value
 
 
