@@ -1,9 +1,15 @@
 """Make every record conform to its declared schema, whatever shape the API sent.
 
-The API's types drift (numbers as strings, "N.A.", a dict where a list belongs, integer ids
-on old accounts). Each value is coerced by the type its schema property declares, so the
-target can always load it without altering a column; values that cannot be read become null
-rather than failing the run, and fields the schema does not know are kept in `extra_fields`.
+The API's types drift (numbers as strings, "N.A.", a dict where a list belongs, a note that
+is an object on one call and a bare string on the next, integer ids on old accounts). Every
+property declares exactly one JSON type besides null, because most targets pick one column
+type per property and cannot load a string into the JSON column they chose; each value is
+coerced to that type, losslessly where the value carries information: a list property holds
+a lone value as a one-item list, an object property holds a value that is not an object
+under one documented key (`SCALAR_KEYS`), and JSON text of the right kind is read as what
+it holds; what an object or a list holds is kept as sent. Values that cannot be read become
+null rather than failing the run, and fields the schema does not know are kept in
+`extra_fields`. Records come out with their properties in schema order.
 Whatever the input, the output validates against the schema and can be written as JSON:
 text that UTF-8 cannot encode or PostgreSQL cannot store (lone surrogates from unpaired
 escapes, NUL) is replaced by U+FFFD, integers beyond 64 bits (no BIGINT column holds them)
@@ -35,6 +41,16 @@ _CALL_ID_EPOCH = re.compile(r"(?:^|-)(\d{10})(?:\.\d+)?$")
 # Epoch hints outside these bounds (2001 .. 2286) are not timestamps.
 _EPOCH_MIN, _EPOCH_MAX = 1e9, 1e10
 EXTRA_FIELDS = "extra_fields"
+# The key under which an object property keeps a value that is not an object (a bare string,
+# mostly): the object's own text field, so that e.g. notes->>'message' always holds the text.
+SCALAR_KEYS = {
+    "notes": "message",
+    "contact_details": "name",
+    "circle": "circle",
+    "agent_hangup_data": "disposition",
+    "dialer_call_details": "disposition_name",
+}
+DEFAULT_SCALAR_KEY = "value"
 DERIVED = ("started_at", "ended_at", EXTRA_FIELDS)
 # The range of a PostgreSQL BIGINT (and of most warehouses' integer columns).
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -119,25 +135,46 @@ def to_list(value: Any) -> list | None:
         if text.startswith("["):
             try:
                 parsed = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 return [value]
             return parsed if isinstance(parsed, list) else [value]
     return [value]
 
 
-def to_object(value: Any) -> dict | None:
-    """An object or null."""
-    return value if isinstance(value, dict) else None
+def to_object(value: Any, key: str = DEFAULT_SCALAR_KEY) -> dict | None:
+    """An object: text holding a JSON object is parsed, any other value is kept under `key`.
+
+    Nothing is dropped: `"follow up"` in a property whose object keeps its text under
+    `message` becomes `{"message": "follow up"}`.
+    """
+    if value is None or isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed
+    return {key: value}
 
 
 def keep(value: Any) -> Any:
-    """Free-form JSON kept exactly as sent."""
+    """Free-form JSON kept exactly as sent (only for a property that declares no type)."""
     return value
 
 
-def coercer_for(prop: Mapping[str, Any]) -> Coercer:
-    """Pick the coercion matching a property's declared JSON type."""
-    return _COERCERS.get(_declared_kind(prop), keep)
+def coercer_for(prop: Mapping[str, Any], name: str | None = None) -> Coercer:
+    """Pick the coercion matching a property's declared JSON type.
+
+    `name` (the property's name) picks the key under which an object property keeps a value
+    that is not an object (`SCALAR_KEYS`).
+    """
+    kind = _declared_kind(prop)
+    if kind == "object":
+        key = SCALAR_KEYS.get(name or "", DEFAULT_SCALAR_KEY)
+        return lambda value: to_object(value, key)
+    return _COERCERS.get(kind, keep)
 
 
 def _declared_kind(prop: Mapping[str, Any]) -> str | None:
@@ -169,36 +206,59 @@ _ALREADY = {
 _ANY = frozenset({str, int, float, bool, list, dict, type(None)})
 
 
-# The same rule as msgspec types, so a whole record is checked in one C call: a record
-# whose every field already fits is converted as it is; any other goes field by field.
-# Numbers are left to Python (msgspec takes NaN as a float), as are free-form fields.
+# The same rule as msgspec types, so a whole record's scalars are checked in one C call: a
+# record whose every scalar already fits is converted as it is; any other goes field by
+# field. Numbers are left to Python (msgspec takes NaN as a float), and so are arrays and
+# objects (`_after_check`): a lone object in a list field or a string note is common, and
+# should not send the whole record down the slow path.
 _Int64 = Annotated[int, msgspec.Meta(ge=_INT64_MIN, le=_INT64_MAX)]
 _FITS_AS_IS: dict[str, Any] = {
     "string": str | None,
     "integer": _Int64 | None,
     "boolean": bool | None,
-    "array": list | None,
-    "object": dict | None,
 }
+_NEVER = frozenset({type(None)})
+# The derived properties' slots in the whole-record check read a name no API field has; what
+# they read is discarded anyway (raw fields named like derived ones go to `extra_fields`).
+_SLOT = "tap-acefone derived slot {}"
+
+
+def _never_raw(_value: Any) -> None:
+    return None
 
 
 class RecordShaper:
-    """Coerces raw records into one stream's schema."""
+    """Coerces raw records into one stream's schema, properties in schema order."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         properties = schema["properties"]
-        kinds = {
-            name: _declared_kind(prop) for name, prop in properties.items() if name not in DERIVED
-        }
+        kinds = {name: _declared_kind(prop) for name, prop in properties.items()}
+        coercers = {name: coercer_for(properties[name], name) for name in properties}
+        derived = frozenset(DERIVED) & set(properties)
+        # The derived properties take a slot in schema order (filled in later) and never
+        # take the raw value of the same name.
         self.plan: tuple[tuple[str, frozenset[type], Coercer], ...] = tuple(
-            (name, _ALREADY.get(kind, _ANY) if kind else _ANY, coercer_for(properties[name]))
+            (name, _NEVER, _never_raw)
+            if name in derived
+            else (name, _ALREADY.get(kind, _ANY) if kind else _ANY, coercers[name])
             for name, kind in kinds.items()
         )
-        self.coerced = frozenset(kinds)
+        self.coerced = frozenset(kinds) - derived
         self.keeps_extras = EXTRA_FIELDS in properties
-        self._numbers = tuple(name for name, kind in kinds.items() if kind == "number")
+        self._derived = tuple(name for name in kinds if name in derived)
+        self._after_check = tuple(
+            (name, fits, coerce)
+            for name, fits, coerce in self.plan
+            if name not in derived and kinds[name] not in _FITS_AS_IS
+        )
         self._fits = msgspec.defstruct(
-            "Fits", [(name, _FITS_AS_IS.get(kind or "", Any), None) for name, kind in kinds.items()]
+            "Fits",
+            [
+                (name, Any, msgspec.field(default=None, name=_SLOT.format(name)))
+                if name in derived
+                else (name, _FITS_AS_IS.get(kinds[name] or "", Any), None)
+                for name in kinds
+            ],
         )
 
     def shape(self, raw: Mapping[str, Any], *, clean: bool = False) -> dict[str, Any]:
@@ -232,15 +292,20 @@ class RecordShaper:
         }
 
     def fields_as_they_are(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The declared fields when all of them already fit (one C call); None otherwise."""
+        """The declared fields when all scalars already fit (one C call); None otherwise.
+
+        Numbers, arrays and objects are then checked (and coerced if needed) one by one.
+        """
         try:
             record = msgspec.structs.asdict(msgspec.convert(raw, self._fits, strict=True))
         except (msgspec.ValidationError, UnicodeError):  # UnicodeError: a lone surrogate key
             return None
-        for name in self._numbers:
+        for name in self._derived:
+            record[name] = None
+        for name, fits, coerce in self._after_check:
             value = record[name]
-            if type(value) is not int and value is not None:
-                record[name] = to_number(value)
+            if type(value) not in fits:
+                record[name] = coerce(value)
         return record
 
 

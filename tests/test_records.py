@@ -15,6 +15,7 @@ from tap_acefone.records import (
     to_integer,
     to_list,
     to_number,
+    to_object,
     to_text,
 )
 
@@ -44,6 +45,10 @@ SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "call_records.js
         (to_list, "", []),
         (to_list, '[{"a": 1}]', [{"a": 1}]),
         (to_list, "x", ["x"]),
+        (to_object, "x", {"value": "x"}),
+        (to_object, '{"a": 1}', {"a": 1}),
+        (to_object, "[1]", {"value": "[1]"}),
+        (to_object, {"a": 1}, {"a": 1}),
     ],
 )
 def test_coercions(func, raw, expected):
@@ -56,7 +61,51 @@ def test_shaper_fills_every_declared_field_and_keeps_unknown_ones_aside():
     assert record["id"] == "1"
     assert record["call_duration"] == 40
     assert record["extra_fields"] == {"brand_new_field": {"x": 1}}
-    assert set(record) == set(SCHEMA["properties"]) - {"started_at", "ended_at"}
+    assert list(record) == list(SCHEMA["properties"])  # every property, in schema order
+    assert record["started_at"] is None  # a slot for the derived instant, filled in later
+
+
+# Every variant the API sends (notes "Type variance"), and the one shape each arrives in.
+@pytest.mark.parametrize(
+    ("field", "raw", "expected"),
+    [
+        ("notes", "follow up next week", {"message": "follow up next week"}),
+        ("notes", "", {"message": ""}),
+        (
+            "notes",
+            {"message": "m", "created_by": 288207, "x": [1]},
+            {"message": "m", "created_by": 288207, "x": [1]},
+        ),
+        ("notes", None, None),
+        ("notes", 42, {"message": 42}),
+        ("notes", ["a", "b"], {"message": ["a", "b"]}),
+        ("contact_details", "Customer 00012", {"name": "Customer 00012"}),
+        ("contact_details", {"name": "C", "number": "+9198"}, {"name": "C", "number": "+9198"}),
+        ("circle", "Delhi", {"circle": "Delhi"}),
+        ("circle", {"operator": "Jio", "circle": "Delhi"}, {"operator": "Jio", "circle": "Delhi"}),
+        ("agent_hangup_data", '{"disposition": "Interested"}', {"disposition": "Interested"}),
+        ("agent_hangup_data", "Interested", {"disposition": "Interested"}),
+        ("agent_hangup_data", "{not json", {"disposition": "{not json"}),
+        (
+            "dialer_call_details",
+            '{"campaign_id": 3001, "attempt": "2", "disposition_name": null}',
+            {"campaign_id": 3001, "attempt": "2", "disposition_name": None},
+        ),
+        ("sip_agent_ids", "0602141810277", ["0602141810277"]),
+        ("sip_agent_ids", ["0602141810277"], ["0602141810277"]),
+        ("sip_agent_ids", None, None),
+        ("call_tags", "vip", ["vip"]),
+        ("call_tags", [], []),
+        ("missed_agents", {"number": "+91", "name": "A"}, [{"number": "+91", "name": "A"}]),
+        ("extra_fields", None, None),
+    ],
+)
+def test_each_variant_arrives_in_the_one_declared_shape(field, raw, expected):
+    shaper = RecordShaper(SCHEMA)
+    record = {"id": "x", field: raw} if field != "extra_fields" else {"id": "x"}
+    assert shaper.shape(record)[field] == expected
+    fast = shaper.fields_as_they_are(record)
+    assert fast is None or fast == shaper.fields_one_by_one(record)
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def test_odd_records_load_into_postgres(
     _, table = fetch_table(postgres_server, postgres_schema)
     assert set(table) == {str(record["id"]) for record in REGRESSIONS}
     assert table["nul"]["agent_name"] == "a\ufffdb"
-    assert table["lone-surrogates"]["notes"] == "\ufffd"
+    assert table["lone-surrogates"]["notes"] == {"message": "\ufffd"}
     assert "SECRET" not in (table["bad-url"]["recording_url"] or "")
     assert table["year-1"]["started_at"] is None  # before year 1 in UTC: unrepresentable
     assert table["huge"]["call_duration"] is None

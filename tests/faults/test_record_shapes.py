@@ -245,6 +245,7 @@ def has_usable_id(raw: dict) -> bool:
 @example(raw={"id": "a", "recording_url": "https://h/f?a=\ud800&token=S"}, mode="strip_token")
 @example(raw={"id": "a", "started_at": "x", "extra_fields": 5, "ended_at": []}, mode="keep")
 @example(raw={"id": 10**30, "call_id": "9999999999.1"}, mode="keep")
+@example(raw={"id": "a", "missed_agents": "[" * 100_000, "notes": "{" * 100_000}, mode="keep")
 def test_post_process_output_always_conforms(raw, mode):
     """The stream's own record path, derived fields included, for every recording mode."""
     record = STREAMS[mode].conform(json.loads(json.dumps(raw)))
