@@ -54,7 +54,8 @@ def test_resume_after_a_crash_loses_nothing_and_rereads_one_window(sandbox, cras
     assert_exactly_once(resumed.records)
     bookmark = first.bookmark
     if bookmark is not None:
-        floor = datetime.fromisoformat(bookmark) - timedelta(minutes=60)
+        # The lookback, and the one second every query reaches into its neighbour.
+        floor = datetime.fromisoformat(bookmark) - timedelta(minutes=60, seconds=1)
         assert min(r["started_at"] for r in resumed.records) >= iso(floor)
         reread = [r for r in resumed.records if r["id"] in set(first.ids)]
         window = timedelta(hours=12) + timedelta(minutes=60)
@@ -86,7 +87,7 @@ def test_lookback_catches_late_and_changed_records(make_sandbox):
     assert changed, "some calls changed after the first run"
     assert started_before_first_end, "some calls of the first run's range arrived late"
     assert min(r["started_at"] for r in second.records) >= iso(
-        datetime.fromisoformat(first.bookmark) - timedelta(minutes=360)
+        datetime.fromisoformat(first.bookmark) - timedelta(minutes=360, seconds=1)
     )
 
 

@@ -421,16 +421,18 @@ def assert_rerun_bounds(
 
     Records the first run had already delivered may come again only from
     [bookmark - lookback, bookmark + window_hours): the lookback plus the window that was in
-    progress when the first run died.
+    progress when the first run died, each widened by the one second every query reaches into
+    its neighbours (the API's bounds may be inclusive or exclusive).
     """
     if bookmark is None:  # died before its first window was complete: starts over
         return
     mark = datetime.fromisoformat(bookmark)
+    overlap = timedelta(seconds=1)
     floor = max(
         mark - timedelta(minutes=int(config.get("lookback_minutes", 120))),
         datetime.fromisoformat(config["start_date"]),
-    )
-    ceiling = mark + timedelta(hours=int(config.get("window_hours", 24)))
+    ) - overlap
+    ceiling = mark + timedelta(hours=int(config.get("window_hours", 24))) + overlap
     starts = [r["started_at"] for r in rerun_records if r["started_at"]]
     assert not starts or min(starts) >= iso(floor), (min(starts), iso(floor))
     seen = set(first_ids)
