@@ -34,6 +34,7 @@ from .config import (
     RATE_LIMIT_PERIODS,
     SLOW_PAGE_FAULTS,
     SORT_KEYS,
+    VARIANT_FIELDS,
     SandboxConfig,
 )
 from .faults import Faults
@@ -464,33 +465,6 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         faults=faults,
         **{name: getattr(args, name) for name in VARIANT_FIELDS},
     )
-
-
-#: Config fields set by a flag of the same name (dashes for underscores).
-VARIANT_FIELDS = (
-    "from_bound",
-    "to_bound",
-    "filter_on",
-    "bound_granularity",
-    "sort_key",
-    "unstable_ties",
-    "variant_seed",
-    "number_style",
-    "omit_count",
-    "omit_limit",
-    "past_end",
-    "ignore_limit",
-    "count_offset",
-    "burst_calls",
-    "rate_limit_kind",
-    "rate_limit_period",
-    "arrival_jitter",
-    "rate_limit_headers",
-    "slow_page_above",
-    "slow_page_fault",
-    "latency_per_record",
-    "log_requests",
-)
 
 
 def _flag_names(message: str) -> str:

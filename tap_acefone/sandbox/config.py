@@ -22,6 +22,31 @@ RATE_LIMIT_KINDS = ("token_bucket", "sliding_window", "fixed_window")
 RATE_LIMIT_PERIODS = ("second", "minute")
 PERIOD_SECONDS = {"second": 1, "minute": 60}
 SLOW_PAGE_FAULTS = ("timeout", "504")
+#: The API-variant fields (each set by the CLI flag of the same name, dashes for underscores).
+VARIANT_FIELDS = (
+    "from_bound",
+    "to_bound",
+    "filter_on",
+    "bound_granularity",
+    "sort_key",
+    "unstable_ties",
+    "variant_seed",
+    "number_style",
+    "omit_count",
+    "omit_limit",
+    "past_end",
+    "ignore_limit",
+    "count_offset",
+    "burst_calls",
+    "rate_limit_kind",
+    "rate_limit_period",
+    "arrival_jitter",
+    "rate_limit_headers",
+    "slow_page_above",
+    "slow_page_fault",
+    "latency_per_record",
+    "log_requests",
+)
 DEFAULT_API_TOKEN = "sandbox-static-token"
 DEFAULT_LOGIN_EMAIL = "ops@example.com"
 DEFAULT_LOGIN_PASSWORD = "sandbox-password"
