@@ -371,6 +371,12 @@ def _add_variant_flags(p: argparse.ArgumentParser) -> None:
         default="int",
         help='count/limit/size/page as 531, "531" or 531.0 (default int)',
     )
+    g.add_argument(
+        "--users-number-style",
+        choices=NUMBER_STYLES,
+        default="int",
+        help='/v1/users\' count and last_seen_id as 12, "12" or 12.0 (default int)',
+    )
     g.add_argument("--omit-count", action="store_true", help="no count in the envelope")
     g.add_argument("--omit-limit", action="store_true", help="no limit in the envelope")
     g.add_argument(

@@ -37,6 +37,7 @@ VARIANT_FIELDS = (
     "past_end",
     "ignore_limit",
     "count_offset",
+    "users_number_style",
     "burst_calls",
     "rate_limit_kind",
     "rate_limit_period",
@@ -113,6 +114,8 @@ class SandboxConfig:
     past_end: str = "empty"
     ignore_limit: bool = False
     count_offset: int = 0
+    # /v1/users' cursor envelope: how its count and last_seen_id are written.
+    users_number_style: str = "int"
     # Data: one burst of this many extra calls in a single local second, every local day.
     burst_calls: int = 0
     # Rate limiting (rate_limit is the rate; these pick the limiter and what it tells).
@@ -173,6 +176,7 @@ class SandboxConfig:
             ("bound_granularity", GRANULARITIES),
             ("sort_key", SORT_KEYS),
             ("number_style", NUMBER_STYLES),
+            ("users_number_style", NUMBER_STYLES),
             ("past_end", PAST_END),
             ("rate_limit_kind", RATE_LIMIT_KINDS),
             ("rate_limit_period", RATE_LIMIT_PERIODS),

@@ -59,6 +59,7 @@ class ManualTime:
 
     ``monotonic()`` starts at ``start``; ``time()`` is ``epoch + (monotonic() - start)``, so
     the two never drift apart. ``waited`` sums every ``wait`` (what the server "slept").
+    Meant for sequential requests: concurrent waits each advance the one shared reading.
     """
 
     def __init__(self, start: float = 1000.0, epoch: float = 1_773_144_000.0) -> None:

@@ -27,7 +27,8 @@ class RequestLogEntry:
     ``omit_count``), ``true_count`` the real size of the matching set, ``size`` and ``page``
     as sent, ``limit`` the effective page size (after clamping or ``ignore_limit``), ``ids``
     served in order, ``from_local``/``to_local`` the window as the server read it (missing
-    dates filled in with their defaults).
+    dates filled in with their defaults). A ``truncated_json`` fault keeps them: the server
+    served those rows, cut short.
     """
 
     seq: int

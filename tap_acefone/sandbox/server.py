@@ -341,6 +341,8 @@ class SandboxApp:
         page = reference.users_page(
             self.team, limit=min(limit, self.config.page_size_max), last_seen_id=last_seen
         )
+        if self.config.users_number_style != "int":
+            page = reference.restyle_numbers(page, self.config.users_number_style)
         return json_response(200, page)
 
     def departments(self, req: Request) -> Response:
@@ -478,11 +480,15 @@ def _iso_day(ordinal: int) -> str:
 
 
 def _int_param(params: dict[str, list[str]], key: str, default: int | None, *, minimum: int) -> Any:
+    """The first usable integer value; numeric strings such as "12.0" count, as in PHP."""
     for value in params.get(key, ()):
         try:
             number = int(value)
         except ValueError:
-            continue
+            try:
+                number = int(float(value))
+            except (ValueError, OverflowError):
+                continue
         if number >= minimum:
             return number
     return default

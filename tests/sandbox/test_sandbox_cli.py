@@ -57,6 +57,7 @@ FLAGS = [
     "--variant-seed",
     "--number-style",
     "--omit-count",
+    "--users-number-style",
     "--omit-limit",
     "--past-end",
     "--ignore-limit",
@@ -105,6 +106,7 @@ def test_help_documents_every_knob():
         (["--bound-granularity", "day", "--to-bound", "exclusive"], "--to-bound"),
         (["--bound-granularity", "day", "--from-bound", "exclusive"], "--from-bound"),
         (["--number-style", "hex"], "--number-style"),
+        (["--users-number-style", "str"], "--users-number-style"),
         (["--burst-calls", "-1"], "--burst-calls"),
         (["--count-offset", "x"], "--count-offset"),
         (["--rate-limit-kind", "sliding_window"], "--rate-limit"),
@@ -147,6 +149,7 @@ def test_variant_flags_map_onto_the_config():
             "--from-bound", "exclusive", "--to-bound", "exclusive", "--filter-on", "end",
             "--sort-key", "day", "--unstable-ties", "--variant-seed", "4",
             "--number-style", "string", "--omit-count", "--omit-limit",
+            "--users-number-style", "float",
             "--past-end", "repeat_last", "--ignore-limit", "--count-offset", "-2",
             "--burst-calls", "300", "--rate-limit", "3", "--rate-limit-kind", "fixed_window",
             "--rate-limit-period", "minute", "--arrival-jitter", "0.05",
@@ -160,6 +163,7 @@ def test_variant_flags_map_onto_the_config():
     assert (config.sort_key, config.unstable_ties, config.variant_seed) == ("day", True, 4)
     assert (config.number_style, config.omit_count, config.omit_limit) == ("string", True, True)
     assert (config.past_end, config.ignore_limit, config.count_offset) == ("repeat_last", True, -2)
+    assert config.users_number_style == "float"
     assert config.burst_calls == 300
     assert (config.rate_limit_kind, config.rate_limit_period) == ("fixed_window", "minute")
     assert config.rate_limit_window == (180, 60)

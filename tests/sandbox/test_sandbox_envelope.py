@@ -104,3 +104,26 @@ def test_count_offset_reports_a_count_the_pages_never_meet(start_sandbox, api, o
     assert {r["id"] for r in fetch_all(api, sb.url, WIDE, limit=100)} == truth
     empty = {"from_date": "2000-01-01 00:00:00", "to_date": "2000-01-02 00:00:00"}
     assert _get(api, sb, **empty).json()["count"] == max(0, offset)
+
+
+@pytest.mark.parametrize(("style", "kind"), [("string", str), ("float", float)])
+def test_users_cursor_number_style(start_sandbox, api, style, kind):
+    sb = start_sandbox(users_number_style=style)
+    everyone = api.get(f"{sb.url}/v1/users", params={"limit": 100}, timeout=10).json()
+    seen, last = [], None
+    for _ in range(20):  # a cursor the server misreads would page forever
+        params = {"limit": 7} if last is None else {"limit": 7, "last_seen_id": last}
+        page = api.get(f"{sb.url}/v1/users", params=params, timeout=10).json()
+        assert type(page["count"]) is kind
+        assert type(page["last_seen_id"]) is kind
+        assert int(float(page["count"])) == len(page["data"])
+        assert int(float(page["last_seen_id"])) == page["data"][-1]["id"]
+        assert all(type(u["id"]) is int for u in page["data"]), "rows keep their types"
+        seen += [u["id"] for u in page["data"]]
+        if not page["has_more"]:
+            break
+        last = page["last_seen_id"]  # sent back as the server wrote it
+    else:
+        pytest.fail("the cursor never reached the last page")
+    assert seen == [u["id"] for u in everyone["data"]]
+    assert len(seen) == len(set(seen)) > 7

@@ -20,6 +20,7 @@ from tap_acefone.sandbox import SandboxConfig
         ({"unstable_ties": "yes"}, "unstable_ties must be True or False"),
         ({"variant_seed": 1.5}, "variant_seed must be an integer"),
         ({"number_style": "hex"}, "number_style must be one of"),
+        ({"users_number_style": "str"}, "users_number_style must be one of"),
         ({"omit_count": 1}, "omit_count must be True or False"),
         ({"omit_limit": None}, "omit_limit must be True or False"),
         ({"past_end": "error"}, "past_end must be one of"),
@@ -92,3 +93,4 @@ def test_every_variant_is_off_by_default():
         "timeout",
     )
     assert (cfg.latency_per_record, cfg.log_requests) == (0.0, False)
+    assert cfg.users_number_style == "int"
