@@ -1,7 +1,7 @@
 """Deterministic call generation, one account-local day at a time.
 
-A day's calls are a pure function of (seed, team, time zone, local date), so any day can be
-regenerated on demand and only a few days need to be held in memory. This module draws
+A day's calls are a pure function of (seed, team, time zone, burst size, local date), so any
+day can be regenerated on demand and only a few days need to be held in memory. This module draws
 only what decides *which* calls exist and what filters see (start, durations, routing,
 visibility and mutation instants); the cosmetic detail of each record (id formats, type
 variance, call_flow) is drawn later from the call's own ``rseed`` (see ``records.py``).

@@ -68,9 +68,11 @@ class SandboxConfig:
 
     ``now=None`` means "current UTC time truncated to the second", resolved once when the
     sandbox is created. Data is a pure function of (``seed``, ``calls_per_day``,
-    ``timezone``, local date), so two sandboxes with the same settings serve identical
-    CDRs for the dates they share. ``future_days`` local days after the initial ``now`` are
-    also generated, so advancing the clock makes new calls appear.
+    ``timezone``, ``burst_calls``, local date), so two sandboxes with the same settings serve
+    identical CDRs for the dates they share. ``future_days`` local days after the initial
+    ``now`` are also generated, so advancing the clock makes new calls appear. The API-variant
+    fields (bounds, ordering, envelope, limiter, slow pages) change how the data is served,
+    never which calls exist; all are off by default.
     """
 
     seed: int = 1
