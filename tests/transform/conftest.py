@@ -15,7 +15,6 @@ import json
 import subprocess
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +68,7 @@ class Pipeline:
     reference: Reference
     runs: list[Snapshot]
     workdir: Path
+    env: dict[str, str]
 
     @property
     def full(self) -> Snapshot:
@@ -148,15 +148,20 @@ def read_model(
     return out
 
 
-def _snapshot(pipeline: Pipeline, label: str, sandbox: SandboxProcess, log: str) -> Snapshot:
-    models = {
+def read_models(
+    server: PostgresServer, marts_schema: str, staging_schema: str
+) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
+    """Every reconciled model of one build."""
+    return {
         model: read_model(
-            pipeline.server,
-            pipeline.staging_schema if model in STAGING_MODELS else pipeline.marts_schema,
-            model,
+            server, staging_schema if model in STAGING_MODELS else marts_schema, model
         )
         for model in GRAINS
     }
+
+
+def _snapshot(pipeline: Pipeline, label: str, sandbox: SandboxProcess, log: str) -> Snapshot:
+    models = read_models(pipeline.server, pipeline.marts_schema, pipeline.staging_schema)
     return Snapshot(label=label, truth=sandbox.truth(), models=models, run_log=log)
 
 
@@ -201,6 +206,7 @@ def analytics_pipeline(
                 reference=sandbox_reference(sandbox.url),
                 runs=[],
                 workdir=workdir,
+                env=env,
             )
             for number in (1, 2):
                 if number == 2:
@@ -215,8 +221,3 @@ def analytics_pipeline(
         with postgres_server.connect() as conn:
             for schema in (raw, marts, staging):
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-def started_between(rows: list[TruthRow], first: datetime, last: datetime) -> list[TruthRow]:
-    """Truth rows whose start lies in [first, last)."""
-    return [r for r in rows if first <= r.started_at < last]
