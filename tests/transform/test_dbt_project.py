@@ -20,6 +20,14 @@ from tests.transform.expected import GRAINS, Settings, expected_marts
 pytestmark = pytest.mark.e2e
 
 ACCOUNTS = ("acme", "globex")
+# Every model variable away from its default, set as Meltano settings (DBT_POSTGRES_<NAME>).
+# New York changed to daylight saving time on 2026-03-08, inside the sandbox's days.
+OTHER_SETTINGS = {
+    "account_timezone": "America/New_York",
+    "service_level_seconds": "30",
+    "repeat_call_window_hours": "48",
+    "call_back_target_hours": "2",
+}
 MODELS_DIR = REPO_ROOT / "transform" / "models"
 
 
@@ -60,15 +68,17 @@ def _invoke(pipeline: Pipeline, command: str, env: dict[str, str], log: Path) ->
 def test_accounts_sharing_one_schema_stay_apart_and_a_missing_stream_builds_empty(
     analytics_pipeline: Pipeline,
 ) -> None:
-    """Two accounts with the same ids in one schema (the tap's account_id setting), and no
-    ivrs table (a reference stream the token may not read): every model keeps the accounts
-    apart and equals each account's own ground truth; stg_acefone__ivrs is empty.
+    """Two accounts with the same ids in one schema (the tap's account_id setting), no ivrs
+    table (a reference stream the token may not read), and every variable changed through
+    Meltano's settings: every model keeps the accounts apart and equals each account's own
+    ground truth under those variables; stg_acefone__ivrs is empty.
     """
     server = analytics_pipeline.server
     raw = unique_schema_name("acefone_accounts_raw")
     marts, staging = model_schemas(unique_schema_name("acefone_accounts"))
     env = dict(analytics_pipeline.env)
     env.update({"DBT_POSTGRES_SOURCE_SCHEMA": raw, "DBT_POSTGRES_SCHEMA": marts})
+    env.update({f"DBT_POSTGRES_{name.upper()}": value for name, value in OTHER_SETTINGS.items()})
     try:
         _copy_as_accounts(
             server,
@@ -86,7 +96,13 @@ def test_accounts_sharing_one_schema_stay_apart_and_a_missing_stream_builds_empt
         truth = analytics_pipeline.incremental.truth
         expected: dict[str, dict[Any, Any]] = {model: {} for model in GRAINS}
         for account in ACCOUNTS:
-            settings = Settings(account_id=account)
+            settings = Settings(
+                account_id=account,
+                timezone=OTHER_SETTINGS["account_timezone"],
+                service_level_seconds=int(OTHER_SETTINGS["service_level_seconds"]),
+                repeat_call_window_hours=int(OTHER_SETTINGS["repeat_call_window_hours"]),
+                call_back_target_hours=int(OTHER_SETTINGS["call_back_target_hours"]),
+            )
             for model, rows in expected_marts(
                 truth, analytics_pipeline.reference, settings
             ).items():
