@@ -342,6 +342,7 @@ def call_row(truth: Any, settings: Settings, ref: Reference) -> Row:
         "started_at_local": local,
         "local_date": local.date(),
         "local_hour": local.hour,
+        "time_zone": settings.timezone,
         "call_duration_seconds": _integer(record.get("call_duration")),
         "ivr_seconds": max(_seconds(started_at, queue_entered_at), 0) if is_queued else None,
         "wait_seconds": (

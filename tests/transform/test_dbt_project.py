@@ -65,20 +65,30 @@ def _invoke(pipeline: Pipeline, command: str, env: dict[str, str], log: Path) ->
     return run_meltano(["invoke", f"dbt-postgres:{command}"], env, log, timeout=600)
 
 
+def _expected_for_accounts(pipeline: Pipeline, **variables: Any) -> dict[str, dict[Any, Any]]:
+    expected: dict[str, dict[Any, Any]] = {model: {} for model in GRAINS}
+    for account in ACCOUNTS:
+        settings = Settings(account_id=account, **variables)
+        marts = expected_marts(pipeline.incremental.truth, pipeline.reference, settings)
+        for model, rows in marts.items():
+            expected[model].update(rows)
+    return expected
+
+
 def test_accounts_sharing_one_schema_stay_apart_and_a_missing_stream_builds_empty(
     analytics_pipeline: Pipeline,
 ) -> None:
-    """Two accounts with the same ids in one schema (the tap's account_id setting), no ivrs
-    table (a reference stream the token may not read), and every variable changed through
-    Meltano's settings: every model keeps the accounts apart and equals each account's own
-    ground truth under those variables; stg_acefone__ivrs is empty.
+    """Two accounts with the same ids in one schema (the tap's account_id setting) and no
+    ivrs table (a reference stream the token may not read): every model keeps the accounts
+    apart and equals each account's own ground truth; stg_acefone__ivrs is empty. Then every
+    variable changes through Meltano's settings and the next build (fct_calls incremental,
+    nothing new loaded) equals the ground truth under the new variables.
     """
     server = analytics_pipeline.server
     raw = unique_schema_name("acefone_accounts_raw")
     marts, staging = model_schemas(unique_schema_name("acefone_accounts"))
     env = dict(analytics_pipeline.env)
     env.update({"DBT_POSTGRES_SOURCE_SCHEMA": raw, "DBT_POSTGRES_SCHEMA": marts})
-    env.update({f"DBT_POSTGRES_{name.upper()}": value for name, value in OTHER_SETTINGS.items()})
     try:
         _copy_as_accounts(
             server,
@@ -92,23 +102,24 @@ def test_accounts_sharing_one_schema_stay_apart_and_a_missing_stream_builds_empt
         with server.connect() as conn:
             (ivrs,) = conn.execute(f'SELECT count(*) FROM "{staging}".stg_acefone__ivrs').fetchone()
         assert ivrs == 0
-
-        truth = analytics_pipeline.incremental.truth
-        expected: dict[str, dict[Any, Any]] = {model: {} for model in GRAINS}
-        for account in ACCOUNTS:
-            settings = Settings(
-                account_id=account,
-                timezone=OTHER_SETTINGS["account_timezone"],
-                service_level_seconds=int(OTHER_SETTINGS["service_level_seconds"]),
-                repeat_call_window_hours=int(OTHER_SETTINGS["repeat_call_window_hours"]),
-                call_back_target_hours=int(OTHER_SETTINGS["call_back_target_hours"]),
-            )
-            for model, rows in expected_marts(
-                truth, analytics_pipeline.reference, settings
-            ).items():
-                expected[model].update(rows)
+        expected = _expected_for_accounts(analytics_pipeline)
         for model in GRAINS:
             assert_model_matches("two accounts", model, expected[model], built[model])
+
+        env.update({f"DBT_POSTGRES_{k.upper()}": v for k, v in OTHER_SETTINGS.items()})
+        # No lookback: only the change of time zone may make fct_calls rebuild its rows.
+        env["ACEFONE_INCREMENTAL_LOOKBACK_HOURS"] = "0"
+        _invoke(analytics_pipeline, "build", env, log).check()
+        built = read_models(server, marts, staging)
+        expected = _expected_for_accounts(
+            analytics_pipeline,
+            timezone=OTHER_SETTINGS["account_timezone"],
+            service_level_seconds=int(OTHER_SETTINGS["service_level_seconds"]),
+            repeat_call_window_hours=int(OTHER_SETTINGS["repeat_call_window_hours"]),
+            call_back_target_hours=int(OTHER_SETTINGS["call_back_target_hours"]),
+        )
+        for model in GRAINS:
+            assert_model_matches("other variables", model, expected[model], built[model])
     finally:
         with server.connect() as conn:
             for schema in (raw, marts, staging):

@@ -13,7 +13,8 @@
 
 -- One row per call: what kind of call, how it ended, how long each part took, and who
 -- handled it. Incremental: each run re-processes the calls loaded since its newest row of
--- the same account (minus a lookback), which is every call the tap re-read.
+-- the same account (minus a lookback), which is every call the tap re-read; rows built in
+-- another time zone count as not built, so changing acefone_timezone rebuilds them all.
 
 with
 
@@ -22,6 +23,7 @@ high_water as (
 
     select account_id, max(loaded_at) as loaded_at
     from {{ this }}
+    where time_zone = {{ acefone_literal(acefone_var("acefone_timezone")) }}
     group by account_id
 
 ),
@@ -186,6 +188,7 @@ select
     measured.started_at_local,
     measured.local_date,
     measured.local_hour,
+    cast({{ acefone_literal(acefone_var("acefone_timezone")) }} as text) as time_zone,
 
     ---------- how long (seconds)
     measured.call_duration_seconds,
