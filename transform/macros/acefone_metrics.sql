@@ -8,28 +8,29 @@
     {%- set inbound = "calls.direction = 'inbound'" -%}
     {%- set answered = inbound ~ " and calls.is_answered" -%}
     {%- set threshold = acefone_var("acefone_service_level_seconds") | int -%}
+    {%- set outbound = "calls.direction = 'outbound'" -%}
         count(*) filter (where {{ inbound }}) as calls_offered,
         count(*) filter (where {{ inbound }} and calls.is_queued) as calls_queued,
         count(*) filter (where {{ answered }}) as calls_answered,
         count(*) filter (where {{ inbound }} and not calls.is_answered) as calls_missed,
-        count(*) filter (where {{ inbound }} and calls.outcome = 'missed') as calls_missed_by_agents,
-        count(*) filter (where {{ inbound }} and calls.outcome = 'voicemail') as calls_to_voicemail,
-        count(*) filter (where {{ inbound }} and calls.outcome = 'abandoned_in_ivr') as calls_abandoned_in_ivr,
-        count(*) filter (where {{ inbound }} and calls.outcome = 'abandoned_in_queue') as calls_abandoned_in_queue,
+        count(*) filter (where calls.outcome = 'missed') as calls_missed_by_agents,
+        count(*) filter (where calls.outcome = 'voicemail') as calls_to_voicemail,
+        count(*) filter (where calls.outcome = 'abandoned_in_ivr') as calls_abandoned_in_ivr,
+        count(*) filter (where calls.outcome = 'abandoned_in_queue') as calls_abandoned_in_queue,
         count(*) filter (where {{ answered }} and calls.wait_seconds <= {{ threshold }})
             as calls_answered_within_service_level,
         count(*) filter (where {{ inbound }} and calls.is_transferred) as calls_transferred,
         count(*) filter (where history.is_repeat_call) as repeat_calls,
         count(*) filter (where history.is_first_contact_resolved) as calls_resolved_first_contact,
-        count(*) filter (where history.is_first_contact_resolved is not null) as calls_first_contact_known,
+        count(*) filter (where history.is_first_contact_resolved is not null)
+            as calls_first_contact_known,
         coalesce(sum(calls.wait_seconds) filter (where {{ answered }}), 0) as total_wait_seconds,
         coalesce(sum(calls.talk_seconds) filter (where {{ answered }}), 0) as total_talk_seconds,
-        coalesce(sum(calls.handle_seconds) filter (where {{ answered }} and calls.handle_seconds is not null), 0)
-            as total_handle_seconds,
+        coalesce(sum(calls.handle_seconds) filter (where {{ answered }}), 0) as total_handle_seconds,
         count(*) filter (where {{ answered }} and calls.handle_seconds is not null) as calls_handled,
-        count(*) filter (where calls.direction = 'outbound') as outbound_calls,
-        count(*) filter (where calls.direction = 'outbound' and calls.is_answered) as outbound_calls_connected,
-        coalesce(sum(calls.talk_seconds) filter (where calls.direction = 'outbound'), 0) as outbound_talk_seconds
+        count(*) filter (where {{ outbound }}) as outbound_calls,
+        count(*) filter (where {{ outbound }} and calls.is_answered) as outbound_calls_connected,
+        coalesce(sum(calls.talk_seconds) filter (where {{ outbound }}), 0) as outbound_talk_seconds
 {%- endmacro %}
 
 

@@ -2,7 +2,8 @@
 
 {#- The account's wall clock of a UTC `timestamp`: local days and hours are cut on it. -#}
 {% macro acefone_local_time(utc_timestamp) %}
-    (({{ utc_timestamp }}) at time zone 'UTC') at time zone {{ acefone_literal(acefone_var("acefone_timezone")) }}
+    (({{ utc_timestamp }}) at time zone 'UTC')
+        at time zone {{ acefone_literal(acefone_var("acefone_timezone")) }}
 {%- endmacro %}
 
 

@@ -1,5 +1,6 @@
 -- Each inbound call beside the same number's previous and next inbound call: the basis of
 -- repeat calls and of first-contact resolution.
+{%- set window = acefone_hours_interval("acefone_repeat_call_window_hours") %}
 with
 
 inbound as (
@@ -48,16 +49,14 @@ select
     sequenced.previous_call_at,
     sequenced.next_call_at,
     coalesce(
-        sequenced.previous_call_at >= sequenced.started_at - {{ acefone_hours_interval("acefone_repeat_call_window_hours") }},
+        sequenced.previous_call_at >= sequenced.started_at - {{ window }},
         false
     ) as is_repeat_call,
     case
         when not sequenced.is_answered then null
-        when sequenced.next_call_at <= sequenced.started_at + {{ acefone_hours_interval("acefone_repeat_call_window_hours") }}
-            then false
+        when sequenced.next_call_at <= sequenced.started_at + {{ window }} then false
         when sequenced.next_call_at is not null then true
-        when sequenced.started_at + {{ acefone_hours_interval("acefone_repeat_call_window_hours") }} <= data_end.latest_call_at
-            then true
+        when sequenced.started_at + {{ window }} <= data_end.latest_call_at then true
     end as is_first_contact_resolved
 from sequenced
 inner join data_end

@@ -23,7 +23,12 @@ high_water as (
 
     select account_id, max(loaded_at) as loaded_at
     from {{ this }}
+    {% if "time_zone" in acefone_columns_of(this) %}
     where time_zone = {{ acefone_literal(acefone_var("acefone_timezone")) }}
+    {% else %}
+    -- Built before fct_calls recorded its time zone: every row is rebuilt.
+    where false
+    {% endif %}
     group by account_id
 
 ),
@@ -38,7 +43,8 @@ calls as (
         on high_water.account_id = calls.account_id
     where high_water.loaded_at is null
         or calls.loaded_at is null
-        or calls.loaded_at > high_water.loaded_at - {{ acefone_hours_interval("acefone_incremental_lookback_hours") }}
+        or calls.loaded_at
+            > high_water.loaded_at - {{ acefone_hours_interval("acefone_incremental_lookback_hours") }}
     {% endif %}
 
 ),
@@ -149,7 +155,9 @@ measured as (
             timed.agent_ring_seconds,
             case
                 when timed.is_answered and timed.answering_ring_at is not null
-                    then greatest({{ acefone_seconds_between("timed.answering_ring_at", "timed.answered_at") }}, 0)
+                    then greatest(
+                        {{ acefone_seconds_between("timed.answering_ring_at", "timed.answered_at") }}, 0
+                    )
             end
         ) as ring_seconds,
         coalesce(jsonb_array_length(
@@ -194,7 +202,9 @@ select
     measured.call_duration_seconds,
     case
         when measured.queue_entered_at is not null
-            then greatest({{ acefone_seconds_between("measured.started_at", "measured.queue_entered_at") }}, 0)
+            then greatest(
+                {{ acefone_seconds_between("measured.started_at", "measured.queue_entered_at") }}, 0
+            )
     end as ivr_seconds,
     case
         when measured.queue_entered_at is not null

@@ -88,9 +88,11 @@ select
     resolved.resolved_by_call_record_id,
     resolved.resolved_by_agent_id,
     resolved.resolved_by_agent_name,
-    {{ acefone_seconds_between("missed.started_at", "resolved.resolved_at") }} as resolution_delay_seconds,
+    {{ acefone_seconds_between("missed.started_at", "resolved.resolved_at") }}
+        as resolution_delay_seconds,
     coalesce(
-        resolved.resolved_at <= missed.started_at + {{ acefone_hours_interval("acefone_call_back_target_hours") }},
+        resolved.resolved_at
+            <= missed.started_at + {{ acefone_hours_interval("acefone_call_back_target_hours") }},
         false
     ) as is_resolved_within_target,
     coalesce(attempts.failed_call_back_attempts, 0) as failed_call_back_attempts

@@ -19,7 +19,9 @@ source as (
 
 latest as (
 
-    {{ acefone_latest_rows("select * from source where id is not null", ["account_id", "id"], "_sdc_batched_at") }}
+    {{ acefone_latest_rows(
+        "select * from source where id is not null", ["account_id", "id"], "_sdc_batched_at"
+    ) }}
 
 )
 
