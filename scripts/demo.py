@@ -1,10 +1,13 @@
-"""`make demo`: tap-acefone -> target-postgres against the local sandbox, twice.
+"""`make demo`: tap-acefone -> target-postgres -> dbt against the local sandbox, twice.
 
 1. Start the Acefone sandbox (3 days of calls) and a throwaway PostgreSQL.
-2. ``meltano run tap-acefone target-postgres`` with a throwaway Meltano system database,
-   then a short report read back from PostgreSQL.
+2. ``meltano run tap-acefone target-postgres dbt-postgres:build`` with a throwaway Meltano
+   system database: load the calls, build and test the dbt marts (transform/), then print
+   the headline numbers read from the marts.
 3. Advance the sandbox clock (late calls arrive, earlier ones change), run again from
-   Meltano's stored state, and report what the second run re-read, added and updated.
+   Meltano's stored state, report what the second run re-read, added and updated, and the
+   marts' numbers again.
+4. Write the one-page HTML report (charts; opens offline) and print where it is.
 
 Everything started here is stopped on exit, failure, Ctrl-C or SIGTERM. Exit status 0 only
 if every step worked and the table matches the sandbox's ground truth.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import signal
 import sys
@@ -25,7 +29,9 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scripts.dbt_env import dbt_env
 from scripts.harness import (
+    REPO_ROOT,
     STATE_ID,
     SandboxProcess,
     emitted_record_count,
@@ -35,10 +41,15 @@ from scripts.harness import (
     run_meltano,
 )
 from scripts.postgres import PostgresServer, redact, start_postgres
+from scripts.report import headline_lines, percent, read_report, write_report
 
 SCHEMA = "tap_acefone"
 TABLE = f"{SCHEMA}.call_records"
+MARTS = "analytics"
 TZ = "Asia/Kolkata"
+PIPELINE = ["run", "tap-acefone", "target-postgres", "dbt-postgres:build"]
+DEFAULT_REPORT = REPO_ROOT / "output" / "acefone-report.html"
+_DBT_DONE = re.compile(r"Done\. (PASS=\d+ WARN=\d+ ERROR=\d+ SKIP=\d+)")
 
 
 def say(text: str = "") -> None:
@@ -70,36 +81,25 @@ def snapshot(pg: PostgresServer) -> dict[str, tuple[Any, str]]:
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-def report(pg: PostgresServer) -> None:
-    """Print calls per local day, the answer rate and the top agents by talk time."""
+def analytics(pg: PostgresServer) -> None:
+    """Print the headline numbers and the days, read from the dbt marts."""
     with pg.connect() as conn:
-        total, answered, first, last = conn.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE status = 'answered'), "
-            f"min(started_at), max(started_at) FROM {TABLE}"
-        ).fetchone()
-        say(f"  {total} calls, started {first} .. {last} UTC")
-        say(f"  answer rate: {answered / total:.1%}" if total else "  answer rate: n/a")
-        say(f"  calls per local day ({TZ}):")
-        for day, calls, ans in conn.execute(
-            f"""
-            SELECT (started_at AT TIME ZONE 'UTC' AT TIME ZONE %s)::date AS day,
-                   count(*), count(*) FILTER (WHERE status = 'answered')
-            FROM {TABLE} GROUP BY 1 ORDER BY 1
-            """,
-            (TZ,),
-        ):
-            say(f"    {day}  {calls:5d} calls  {ans / calls:6.1%} answered")
-        say("  top 5 agents by talk time (answered_seconds):")
-        for name, calls, seconds in conn.execute(
-            f"""
-            SELECT agent_name, count(*), sum(answered_seconds)
-            FROM {TABLE}
-            WHERE agent_name IS NOT NULL AND answered_seconds > 0
-            GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 5
-            """
-        ):
-            hours, rest = divmod(int(seconds), 3600)
-            say(f"    {name:<28} {calls:4d} answered calls  {hours:2d}h {rest // 60:02d}m")
+        numbers = read_report(conn, MARTS)
+    say(f"  from the dbt marts (schema {MARTS}, days and hours in {TZ}):")
+    for line in headline_lines(numbers):
+        say(f"    {line}")
+    say("    per local day:")
+    for day in numbers.days:
+        say(
+            f"      {day.day}  {day.offered:4d} inbound  {percent(day.answer_rate):>6} answered  "
+            f"service level {percent(day.service_level):>6}"
+        )
+
+
+def dbt_summary(log: str) -> str:
+    """The closing counts of dbt build (models and tests) in a meltano run log."""
+    found = _DBT_DONE.findall(log)
+    return found[-1] if found else "(no dbt summary in the log)"
 
 
 def stored_bookmark(env: dict[str, str], log: Path) -> str:
@@ -138,24 +138,25 @@ def check_truth(pg: PostgresServer, sandbox: SandboxProcess) -> bool:
 
 
 def first_run(pg: PostgresServer, env: dict[str, str], workdir: Path) -> None:
-    """Run 1: the initial sync of the whole history."""
+    """Run 1: the initial sync of the whole history, then every dbt model built and tested."""
     say(
-        "== run 1: meltano run tap-acefone target-postgres "
+        f"== run 1: meltano {' '.join(PIPELINE)} "
         f"({env['TAP_ACEFONE_START_DATE']} .. {env['TAP_ACEFONE_END_DATE']})"
     )
-    result = run_meltano(["run", "tap-acefone", "target-postgres"], env, workdir / "run1.log")
+    result = run_meltano(PIPELINE, env, workdir / "run1.log")
     result.check()
     emitted = emitted_record_count(result.log)
     say(f"   done in {result.seconds:.1f}s; tap emitted {_count(emitted)} records (5 streams)")
-    report(pg)
+    say(f"   dbt build (models and their tests): {dbt_summary(result.log)}")
+    analytics(pg)
     say(f"   Meltano state bookmark: {stored_bookmark(env, workdir / 'state1.log')}")
 
 
 def second_run(pg: PostgresServer, env: dict[str, str], workdir: Path) -> None:
     """Run 2: incremental, from Meltano's stored state; print what changed."""
     before = snapshot(pg)
-    say("== run 2: same pipeline, from Meltano's stored state")
-    result = run_meltano(["run", "tap-acefone", "target-postgres"], env, workdir / "run2.log")
+    say("== run 2: same pipeline, from Meltano's stored state (fct_calls merges what changed)")
+    result = run_meltano(PIPELINE, env, workdir / "run2.log")
     result.check()
     emitted = emitted_record_count(result.log)
     after = snapshot(pg)
@@ -168,6 +169,7 @@ def second_run(pg: PostgresServer, env: dict[str, str], workdir: Path) -> None:
     say(f"     of which changed since run 1 (updated):          {len(updated):5d}")
     say(f"   new rows:                                          {len(new):5d}")
     say(f"   untouched rows:                                    {untouched:5d}")
+    say(f"   dbt build (models and their tests): {dbt_summary(result.log)}")
     say(f"   Meltano state bookmark: {stored_bookmark(env, workdir / 'state2.log')}")
 
 
@@ -179,6 +181,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--advance-hours", type=float, default=3.0)
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=DEFAULT_REPORT,
+        help=f"where to write the HTML report (default {DEFAULT_REPORT.relative_to(REPO_ROOT)})",
+    )
     return parser.parse_args(argv)
 
 
@@ -211,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             meltano_db=workdir / "meltano.db",
             target_schema=SCHEMA,
         )
+        env = dbt_env(
+            env, postgres_url=pg.url, source_schema=SCHEMA, target_schema=MARTS, workdir=workdir
+        )
         first_run(pg, env, workdir)
         ok = check_truth(pg, sandbox)
 
@@ -219,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
         env["TAP_ACEFONE_END_DATE"] = iso(later)
         second_run(pg, env, workdir)
         ok = check_truth(pg, sandbox) and ok
-        report(pg)
+        analytics(pg)
+        with pg.connect() as conn:
+            page = write_report(read_report(conn, MARTS), args.report.resolve(), time_zone=TZ)
+        say(f"== HTML report (charts, opens offline): {page}")
+        say(f"   {page.as_uri()}")
         say(f"== demo {'OK' if ok else 'FAILED'} in {time.monotonic() - began:.0f}s")
     except KeyboardInterrupt:
         ok = False
