@@ -428,10 +428,13 @@ def assert_rerun_bounds(
         return
     mark = datetime.fromisoformat(bookmark)
     overlap = timedelta(seconds=1)
-    floor = max(
-        mark - timedelta(minutes=int(config.get("lookback_minutes", 120))),
-        datetime.fromisoformat(config["start_date"]),
-    ) - overlap
+    floor = (
+        max(
+            mark - timedelta(minutes=int(config.get("lookback_minutes", 120))),
+            datetime.fromisoformat(config["start_date"]),
+        )
+        - overlap
+    )
     ceiling = mark + timedelta(hours=int(config.get("window_hours", 24))) + overlap
     starts = [r["started_at"] for r in rerun_records if r["started_at"]]
     assert not starts or min(starts) >= iso(floor), (min(starts), iso(floor))
