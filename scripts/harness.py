@@ -110,6 +110,7 @@ class TruthRow:
     ended_at: datetime | None
     visible_at: datetime | None
     version: int | None
+    facts: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class SandboxProcess:
@@ -249,6 +250,7 @@ class SandboxProcess:
                         parse_instant(item["visible_at"]) if item.get("visible_at") else None
                     ),
                     version=item.get("version"),
+                    facts=item.get("facts") or {},
                 )
             )
         return rows

@@ -23,7 +23,22 @@ COMPARED_FIELDS = (
     "custom_status",
     "dialer_call_details",
     "call_flow",
+    "call_duration",
+    "answered_seconds",
+    "minutes_consumed",
+    "charges",
 )
+# Derived columns, and the sandbox fact each must equal (`TruthRow.facts`).
+DERIVED_FACTS = {
+    "ended_at": "ended_at",
+    "client_number_e164": "client_e164",
+    "did_number_e164": "did_e164",
+    "agent_number_e164": "agent_e164",
+    "answered_agent_id": "answered_agent_id",
+    "department_id": "department_id",
+    "ring_seconds": "ring_seconds",
+    "has_recording": "has_recording",
+}
 
 
 def latest_by_id(records: list[dict]) -> dict[str, dict]:
@@ -57,8 +72,19 @@ def assert_matches_truth(
         assert record["started_at"] == iso(row.started_at), record_id
         for name in COMPARED_FIELDS:
             assert record[name] == expected_value(name, row.record.get(name)), (record_id, name)
+        assert_derived(record, row)
         kept = set(record) | set(record.get("extra_fields") or {})
         assert set(row.record) <= kept, (record_id, set(row.record) - kept)
+
+
+def assert_derived(record: dict, row: Any) -> None:
+    """The tap's derived columns equal what the sandbox knows the call really was."""
+    facts = getattr(row, "facts", None)
+    if not facts:  # a ground truth without facts (an older export) checks raw fields only
+        return
+    for column, fact in DERIVED_FACTS.items():
+        if column in record:  # e.g. has_recording is in every record, E.164 columns too
+            assert record[column] == facts[fact], (row.record["id"], column, record[column])
 
 
 def truth_in(sandbox: Any, config: dict[str, Any], at: Any = None) -> list[Any]:

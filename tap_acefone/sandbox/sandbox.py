@@ -169,7 +169,7 @@ class Sandbox:
     def iter_truth(self, at: datetime | None = None) -> Iterator[TruthRow]:
         """Lazily, every CDR visible at ``at`` (default: the clock's now), latest version."""
         for _, call, data, version in iter_visible(self.store, self._at(at)):
-            yield to_row(call, data, version)
+            yield to_row(call, data, version, self.team)
 
     def truth(self, at: datetime | None = None) -> list[TruthRow]:
         """Every CDR visible at ``at`` (default: the clock's now), in true UTC start order."""
@@ -178,11 +178,11 @@ class Sandbox:
     def all_calls(self) -> Iterator[TruthRow]:
         """Every call the generator made, visible or not yet, in its final version."""
         for _, call, data, version in iter_final(self.store):
-            yield to_row(call, data, version)
+            yield to_row(call, data, version, self.team)
 
     def _truth_lines(self, at_ts: float) -> Iterator[bytes]:
         for _, call, data, version in iter_visible(self.store, at_ts):
-            yield jsonl_line(call, data, version)
+            yield jsonl_line(call, data, version, self.team)
 
     def export_jsonl(self, path: str | PathLike[str], at: datetime | None = None) -> int:
         """Write ``truth(at)`` as JSON lines (streamed: any size fits); return the row count."""

@@ -31,7 +31,15 @@ def test_export_jsonl_matches_truth(shared, tmp_path):
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["id"] for line in lines] == [t.id for t in shared.truth()]
     first, row = lines[0], shared.truth()[0]
-    assert set(first) == {"id", "record", "started_at", "ended_at", "visible_at", "version"}
+    assert set(first) == {
+        "id",
+        "record",
+        "started_at",
+        "ended_at",
+        "visible_at",
+        "version",
+        "facts",
+    }
     assert first == row.to_json()
     assert first["started_at"].endswith("+00:00")
 
