@@ -1,0 +1,80 @@
+"""A 429 holds every request of the tap for the server's Retry-After, then slows the pace.
+
+Observed on the tap's own clock (the pacer's starts and the 429s it was told about), so the
+checks hold however busy the machine is: a start inside a hold is a real violation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from tap_acefone.pacing import MARGIN, Pacer
+from tap_acefone.sandbox import Faults
+from tests.taprun import run_tap, tap_config
+from tests.truth import assert_exactly_once, assert_matches_truth, truth_in
+
+
+@pytest.fixture
+def pacer_events(monkeypatch):
+    """(monotonic time, what) for every request start and every 429 the pacer hears of."""
+    events: list[tuple[float, str, float | None]] = []
+    wait, throttled = Pacer.wait, Pacer.throttled
+
+    def recording_wait(self, stop=None):
+        started = wait(self, stop)
+        if started:
+            events.append((time.monotonic(), "start", None))
+        return started
+
+    def recording_throttled(self, retry_after):
+        events.append((time.monotonic(), "429", retry_after))
+        throttled(self, retry_after)
+
+    monkeypatch.setattr(Pacer, "wait", recording_wait)
+    monkeypatch.setattr(Pacer, "throttled", recording_throttled)
+    return events
+
+
+def test_retry_after_holds_every_request_not_only_the_refused_one(make_sandbox, pacer_events):
+    # Up to four requests in flight at once; after the first window, the next request to
+    # arrive gets a 429 with Retry-After: 1.
+    sandbox = make_sandbox(calls_per_day=300, page_size_max=5, latency=0.05)
+    config = tap_config(sandbox, days=1, max_concurrency=4, requests_per_second=50)
+    run = run_tap(config, on_message=_throttle_once_after_first_state(sandbox))
+    assert_exactly_once(run.records)
+    assert_matches_truth(run.records, truth_in(sandbox, config))
+    holds = [(t, wait) for t, what, wait in pacer_events if what == "429"]
+    assert holds == [(holds[0][0], 1.0)]
+    told, wait = holds[0]
+    starts = [t for t, what, _ in pacer_events if what == "start"]
+    during = [t - told for t in starts if told < t < told + wait]
+    assert not during, f"requests started {during} s after the 429, inside its hold"
+    assert any(t >= told + wait for t in starts), "the run went on after the hold"
+
+
+def test_after_a_429_the_pace_halves_then_recovers(make_sandbox, pacer_events):
+    sandbox = make_sandbox(calls_per_day=400, page_size_max=5)
+    config = tap_config(sandbox, days=1, max_concurrency=1, requests_per_second=40)
+    run = run_tap(config, on_message=_throttle_once_after_first_state(sandbox))
+    assert_matches_truth(run.records, truth_in(sandbox, config))
+    told = next(t for t, what, _ in pacer_events if what == "429")
+    starts = [t for t, what, _ in pacer_events if what == "start" and t > told]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    interval = (1 + MARGIN) / 40
+    # Half the rate right after the 429 (give or take the time it takes to note a start).
+    assert gaps[0] >= 2 * interval * 0.95
+    assert min(gaps[-5:]) < 1.5 * interval  # and back near the configured pace later
+
+
+def _throttle_once_after_first_state(sandbox):
+    done = []
+
+    def on_message(message):
+        if message["type"] == "STATE" and not done:
+            done.append(True)
+            sandbox.set_faults(Faults(fail_next=["429"]))
+
+    return on_message
