@@ -108,3 +108,17 @@ def test_start_date_bounds_a_stored_bookmark_minus_lookback(sandbox):
     first = run_tap(config)
     second = run_tap(config, state=first.last_state)
     assert min(r["started_at"] for r in second.records) >= config["start_date"]
+
+
+@pytest.mark.parametrize("lookback", [0, 120])
+def test_a_rerun_whose_bookmark_reached_the_end_reads_at_most_the_lookback(sandbox, lookback):
+    # Was a ValueError (zip over an empty window list) with lookback 0.
+    config = tap_config(sandbox, days=1, lookback_minutes=lookback)
+    first = run_tap(config)
+    assert first.bookmark == config["end_date"]
+    again = run_tap(config, state=first.last_state)
+    assert again.bookmark == config["end_date"]
+    floor = datetime.fromisoformat(config["end_date"]) - timedelta(minutes=lookback, seconds=1)
+    assert all(r["started_at"] >= iso(floor) for r in again.records)
+    if lookback == 0:
+        assert again.records_of("sync_windows") == []
