@@ -335,7 +335,7 @@ def test_a_whole_run_over_http_delivers_odd_records_that_conform(odd_api):
     assert "SECRET-in-a-broken-url" not in text
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(raw_records(with_id=True), min_size=1, max_size=12))
 def test_whole_runs_over_http_never_crash_on_record_shapes(odd_api, batch):
     for n, raw in enumerate(batch):
