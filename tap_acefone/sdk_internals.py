@@ -6,10 +6,13 @@ in CI rather than at run time:
 - `FastRecordMessages` replaces `Stream._generate_record_messages` (private) to skip the
   SDK's per-record deselection walk when nothing is deselected: measured as the largest single
   cost of writing a record.
-- `write_records` writes RECORD messages of one stream while another stream syncs (the audit
+- `RecordWriter` writes RECORD messages of one stream while another stream syncs (the audit
   rows of `sync_windows`, written as each call_records window completes). It uses only public
   members, but repeats what the SDK's private `_generate_schema_messages` and
   `_generate_record_messages` do, so it lives here too.
+- `ConfigValidationHooks` wraps `Tap._validate_config` (private; the SDK offers no hook
+  around config validation) and writes the config before it is validated (`Tap._config`,
+  private), so the tap can read numbers given as text and keep secrets out of messages.
 """
 
 from __future__ import annotations
@@ -17,16 +20,14 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from singer_sdk import Stream
+from singer_sdk import Stream, Tap
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import RemoveRecordTransform
 from singer_sdk.singerlib import RecordMessage, SchemaMessage
 from typing_extensions import override
-
-if TYPE_CHECKING:
-    from singer_sdk import Tap
 
 
 class FastRecordMessages(Stream):
@@ -59,6 +60,35 @@ class FastRecordMessages(Stream):
     @cached_property
     def _deselects_properties(self) -> bool:
         return not all(selected for breadcrumb, selected in self.mask.items() if breadcrumb)
+
+
+class ConfigValidationHooks(Tap):
+    """Hooks around the SDK's config validation, which offers none of its own."""
+
+    def prepare_config(self, config: dict[str, Any]) -> None:
+        """Rewrite the raw config in place before it is validated."""
+
+    def review_config_errors(self, errors: list[str]) -> list[str]:
+        """The SDK's validation messages as the user should see them."""
+        return errors
+
+    def extra_config_errors(self) -> list[str]:
+        """Problems the JSON schema cannot express, one message each."""
+        return []
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        self.prepare_config(self._config)
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            reviewed = self.review_config_errors(exc.errors)
+            raise ConfigValidationError(str(exc), errors=reviewed, schema=exc.schema) from None
+        errors = self.review_config_errors(errors)
+        extra = self.extra_config_errors()
+        if extra and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=extra)
+        return errors + extra
 
 
 class RecordWriter:

@@ -15,8 +15,7 @@ from zoneinfo import ZoneInfo
 import click
 import requests
 from requests.adapters import HTTPAdapter
-from singer_sdk import Stream, Tap
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk import Stream
 from typing_extensions import override
 
 from tap_acefone.auth import AcefoneAuthenticator, LoginAuthenticator, StaticTokenAuthenticator
@@ -26,6 +25,7 @@ from tap_acefone.output import BufferedSingerWriter
 from tap_acefone.pacing import Pacer
 from tap_acefone.reference import REFERENCE_STREAMS
 from tap_acefone.retries import RetryLog, RetryPolicy, jittered, paced_tries, with_retries
+from tap_acefone.sdk_internals import ConfigValidationHooks
 from tap_acefone.settings import CONFIG_SCHEMA, check_settings, numbers_from_text
 from tap_acefone.streams import CallRecordsStream, SyncWindowsStream
 from tap_acefone.windows import parse_setting_instant
@@ -33,7 +33,7 @@ from tap_acefone.windows import parse_setting_instant
 T = TypeVar("T")
 
 
-class TapAcefone(Tap):
+class TapAcefone(ConfigValidationHooks):
     """Singer tap for Acefone, Servetel and Tata Tele Smartflo call detail records."""
 
     name = "tap-acefone"
@@ -93,25 +93,19 @@ class TapAcefone(Tap):
         super().load_state(state)
 
     @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """JSON-schema checks first, then the cross-field checks schema cannot express.
+    def prepare_config(self, config: dict[str, Any]) -> None:
+        """Number settings given as text (from the environment) are read as numbers."""
+        config.update(numbers_from_text(config))
 
-        The SDK's messages quote the offending value; for a secret setting that would print
-        the token or password, so those messages are replaced by ones that do not. Number
-        settings given as text (from the environment) are read as numbers first.
-        """
-        self._config.update(numbers_from_text(self._config))
-        try:
-            errors = super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            raise ConfigValidationError(
-                str(exc), errors=redact_secret_errors(exc.errors), schema=exc.schema
-            ) from None
-        errors = redact_secret_errors(errors)
-        extra = check_settings(self.config)
-        if extra and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=extra)
-        return errors + extra
+    @override
+    def review_config_errors(self, errors: list[str]) -> list[str]:
+        """The SDK's messages quote the offending value: never for a secret setting."""
+        return redact_secret_errors(errors)
+
+    @override
+    def extra_config_errors(self) -> list[str]:
+        """The cross-field checks JSON schema cannot express."""
+        return check_settings(self.config)
 
     @cached_property
     def user_agent(self) -> str:
