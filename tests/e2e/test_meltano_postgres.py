@@ -31,6 +31,7 @@ from scripts.harness import (
 )
 from scripts.postgres import PostgresServer
 from tests.shapes import expected_value
+from tests.truth import DERIVED_FACTS
 
 pytestmark = pytest.mark.e2e
 
@@ -166,10 +167,14 @@ def assert_matches_truth(
             problems.append(
                 f"{cdr_id} started_at {got['started_at']} != {iso(want.started_at)} (UTC)"
             )
-        got_end = got.get("ended_at")
-        want_end = None if want.ended_at is None else _naive_utc(want.ended_at)
-        if None not in (got_end, want_end) and got_end != want_end:
-            problems.append(f"{cdr_id} ended_at {got_end} != {want_end} (UTC)")
+        facts = want.facts
+        want_end = facts.get("ended_at")
+        want_end = None if want_end is None else _naive_utc(datetime.fromisoformat(want_end))
+        if got.get("ended_at") != want_end:
+            problems.append(f"{cdr_id} ended_at {got.get('ended_at')} != {want_end} (UTC)")
+        for column, fact in DERIVED_FACTS.items():
+            if column != "ended_at" and got.get(column) != facts.get(fact):
+                problems.append(f"{cdr_id} {column}: {got.get(column)!r} != {facts.get(fact)!r}")
         for field in COMPARED_FIELDS:
             if field not in want.record or field not in got:
                 continue
@@ -180,6 +185,39 @@ def assert_matches_truth(
                 )
     assert not problems, f"{label}: {len(problems)} mismatches, e.g.\n" + "\n".join(problems[:15])
     return table
+
+
+def assert_audit_proves_the_run(
+    pg: PostgresServer, schema: str, table: dict[str, dict[str, Any]], before: dict | None
+) -> None:
+    """sync_windows, in SQL: every window complete, and the newest run emitted what it loaded."""
+    quoted = f'"{schema}"'
+    with pg.connect() as conn:
+        short = conn.execute(
+            f"SELECT count(*) FROM {quoted}.sync_windows "
+            "WHERE NOT complete OR distinct_served < api_count"
+        ).fetchone()[0]
+        newest, emitted, windows = conn.execute(
+            f"SELECT run_id, sum(records_emitted), count(*) FROM {quoted}.sync_windows "
+            "GROUP BY run_id ORDER BY min(run_started_at) DESC LIMIT 1"
+        ).fetchone()
+        gaps = conn.execute(
+            f"SELECT count(*) FROM (SELECT window_end, lead(window_start) OVER "
+            f"(ORDER BY window_start) AS next FROM {quoted}.sync_windows WHERE run_id = %s) w "
+            "WHERE next IS NOT NULL AND next <> window_end",
+            (newest,),
+        ).fetchone()[0]
+    assert short == 0, f"{short} windows the API did not complete"
+    assert windows > 0
+    assert gaps == 0, "the newest run's windows do not tile its range"
+    loaded = sum(
+        1
+        for key, row in table.items()
+        if before is None
+        or key not in before
+        or row["_sdc_batched_at"] != before[key]["_sdc_batched_at"]
+    )
+    assert emitted == loaded, f"the audit says {emitted} records emitted, the run loaded {loaded}"
 
 
 def truth_versions(truth: list[TruthRow]) -> dict[str, tuple[Any, ...]]:
@@ -218,6 +256,7 @@ def test_incremental_runs_match_sandbox_truth(
         assert len(truth1) > DAYS * CALLS_PER_DAY // 2, "sandbox served too little history"
         assert min(r.started_at for r in truth1) >= datetime.fromisoformat(start_date)
         table1 = assert_matches_truth(postgres_server, postgres_schema, truth1, "run 1")
+        assert_audit_proves_the_run(postgres_server, postgres_schema, table1, None)
         state = run_meltano(["state", "get", STATE_ID], env, tmp_path / "state1.log")
         assert state.returncode == 0, state.tail()
         assert "call_records" in state.log, state.tail()
@@ -246,6 +285,7 @@ def test_incremental_runs_match_sandbox_truth(
                 and row["_sdc_batched_at"] != previous_table[i]["_sdc_batched_at"]
             )
             assert reread < len(previous_table), f"{label}: re-read every row ({reread})"
+            assert_audit_proves_the_run(postgres_server, postgres_schema, table, previous_table)
             previous, previous_table = current, table
 
     # Column types an analyst can use directly.
