@@ -16,7 +16,9 @@ from typing import Any
 import msgspec
 import requests
 from singer_sdk.streams import RESTStream
+from typing_extensions import override
 
+from tap_acefone import accounts
 from tap_acefone.errors import FatalResponseError, TransientResponseError
 from tap_acefone.output import BufferedSingerWriter
 from tap_acefone.retries import call_with_retries, parse_retry_after
@@ -29,6 +31,11 @@ class AcefoneStream(RESTStream[int]):
     """Shared HTTP behaviour of every Acefone stream."""
 
     records_key: str | None = "results"
+
+    @override
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        accounts.bind(self)  # accounts: account_id column, key and stamp (accounts.py)
 
     @property
     def url_base(self) -> str:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
+from tap_acefone import accounts
 from tap_acefone.phones import is_region
 from tap_acefone.windows import parse_setting_instant
 
@@ -232,6 +233,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Broadcast filter",
         description="Whether to include broadcast call records.",
     ),
+    th.Property(
+        accounts.SETTING, th.StringType, title="Account ID", description=accounts.DESCRIPTION
+    ),
 ).to_dict()
 
 
@@ -245,6 +249,7 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         _check_ranges,
         _check_duration_filter,
         _check_region,
+        accounts.check_account_id,
     )
     return [message for check in checks for message in check(config)]
 
