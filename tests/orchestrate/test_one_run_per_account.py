@@ -20,7 +20,7 @@ from tests.orchestrate.test_many_accounts import assert_reconciles
 
 pytestmark = pytest.mark.e2e
 
-HOLD_SECONDS = 30
+HOLD_SECONDS = 20
 
 
 def wait_for_meltano_job(orchestra: Orchestra, account: Account, timeout: float = 300) -> None:
