@@ -29,6 +29,7 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
+from tap_acefone import accounts
 from tap_acefone.auth import AcefoneAuthenticator
 from tap_acefone.errors import FatalResponseError, TransientResponseError
 from tap_acefone.output import BufferedSingerWriter
@@ -61,9 +62,11 @@ class AcefoneStream(RESTStream[Any]):
     # Where the records are in the body; None for an endpoint answering with a bare list.
     records_key: ClassVar[str | None] = "results"
 
+    @override
     def __init__(self, tap: TapAcefone) -> None:
         super().__init__(tap)
         self.tap: TapAcefone = tap
+        accounts.bind(self, tap)  # the account_id column, key and stamp, when set
         self._stop = threading.Event()
 
     @property

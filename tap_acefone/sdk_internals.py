@@ -10,6 +10,8 @@ in CI rather than at run time:
   rows of `sync_windows`, written as each call_records window completes). It uses only public
   members, but repeats what the SDK's private `_generate_schema_messages` and
   `_generate_record_messages` do, so it lives here too.
+- `replace_schema` gives one stream instance a schema of its own (the `account_id` column),
+  through the SDK's private `_schema` where its class keeps the schema there.
 - `ConfigValidationHooks` wraps `Tap._validate_config` (private; the SDK offers no hook
   around config validation) and writes the config before it is validated (`Tap._config`,
   private), so the tap can read numbers given as text and keep secrets out of messages.
@@ -17,6 +19,7 @@ in CI rather than at run time:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Generator, Iterable
 from datetime import datetime, timezone
 from functools import cached_property
@@ -60,6 +63,18 @@ class FastRecordMessages(Stream):
     @cached_property
     def _deselects_properties(self) -> bool:
         return not all(selected for breadcrumb, selected in self.mask.items() if breadcrumb)
+
+
+def replace_schema(stream: Stream, schema: dict[str, Any]) -> None:
+    """Replace this instance's schema, wherever its class keeps it.
+
+    The SDK's own `schema` property reads `_schema`; a class-level schema (a `StreamSchema`
+    descriptor or a plain dict) is shadowed by an instance attribute of the same name.
+    """
+    if isinstance(inspect.getattr_static(type(stream), "schema"), property):
+        stream._schema = schema
+    else:
+        vars(stream)["schema"] = schema
 
 
 class ConfigValidationHooks(Tap):

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
+from tap_acefone import accounts
 from tap_acefone.phones import is_region
 from tap_acefone.windows import parse_setting_instant
 
@@ -252,6 +253,9 @@ _SCHEMA = th.PropertiesList(
         title="Broadcast filter",
         description="Whether to include broadcast call records.",
     ),
+    th.Property(
+        accounts.SETTING, th.StringType, title="Account ID", description=accounts.DESCRIPTION
+    ),
 ).to_dict()
 
 
@@ -297,6 +301,7 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         _check_url,
         _check_timezone_and_dates,
         _check_region,
+        accounts.check_account_id,
     )
     return [message for check in checks for message in check(config)]
 

@@ -23,6 +23,7 @@ from singer_sdk.helpers.types import Context
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
+from tap_acefone import accounts
 from tap_acefone.audit import WindowAudit
 from tap_acefone.bookmarks import begin, checkpoint, read_bookmark
 from tap_acefone.client import AcefoneStream, RequestNote
@@ -281,6 +282,7 @@ class SyncWindowsStream(Stream):
 
     def __init__(self, tap: TapAcefone) -> None:
         super().__init__(tap)
+        accounts.bind(self, tap)  # the account_id column, key and stamp, when set
         self._writer = RecordWriter(self, tap)
 
     @override
@@ -289,8 +291,13 @@ class SyncWindowsStream(Stream):
         return iter(())
 
     def write_row(self, row: dict[str, Any]) -> None:
-        """Write one audit row now, so it reaches the target before the window's STATE."""
-        self._writer.write([row])
+        """Write one audit row now, so it reaches the target before the window's STATE.
+
+        It goes through `post_process`, as the SDK's own records do (the account stamp).
+        """
+        record = self.post_process(row)
+        if record is not None:
+            self._writer.write([record])
 
 
 def _too_slow(exc: BaseException) -> bool:

@@ -33,9 +33,14 @@ def test_project_keeps_state_and_needs_no_hub(project: dict[str, Any]) -> None:
     assert {e["name"] for e in project["environments"]} >= {"dev", "prod"}
     assert "requires_meltano" in project
     for kind in ("extractors", "loaders"):
+        declared = {plugin["name"] for plugin in project["plugins"][kind]}
         for plugin in project["plugins"][kind]:
             # A plugin known only by its Hub variant cannot be installed without Meltano Hub.
             assert "variant" not in plugin, plugin["name"]
+            if "inherit_from" in plugin:  # an account plugin: all of it comes from its parent
+                assert plugin["inherit_from"] in declared, plugin["name"]
+                assert "pip_url" not in plugin, plugin["name"]
+                continue
             for key in ("namespace", "pip_url", "executable", "settings"):
                 assert plugin.get(key), (plugin["name"], key)
 
