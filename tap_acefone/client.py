@@ -238,8 +238,9 @@ class AcefoneStream(RESTStream[Any]):
         if status >= 500:
             raise TransientResponseError(f"HTTP {status} {_kind_of_body(response)}", status=status)
         if status >= 400:
+            detail = _short_message(response)
             raise FatalResponseError(
-                f"GET {self.path} failed with HTTP {status}: {_short_message(response)}"
+                f"GET {self.path} failed with HTTP {status}: {detail}", status=status, detail=detail
             )
 
     def _server_wait(self, response: requests.Response) -> float | None:

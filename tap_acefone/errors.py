@@ -23,7 +23,15 @@ class StateError(AcefoneError):
 
 
 class FatalResponseError(AcefoneError, FatalAPIError):
-    """The API refused the request in a way retrying cannot fix (401 static token, 403, 4xx)."""
+    """The API refused the request in a way retrying cannot fix (401 static token, 403, 4xx).
+
+    `status` is the HTTP status when the refusal was one; `detail` the API's own message.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
 
 
 class GaveUpError(AcefoneError):
@@ -60,11 +68,11 @@ class TokenExpiredError(TransientResponseError):
     """A login token was refused: log in again, then retry once."""
 
 
-class PageTooSlowError(Exception):
-    """Pages of this size keep timing out: the caller asks again in smaller pages."""
+class SmallerPagesError(Exception):
+    """Pages of this size keep timing out, or are refused: the query is read again smaller."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"pages of {limit} rows time out")
+        super().__init__(f"pages of {limit} rows cannot be read")
         self.limit = limit
 
 

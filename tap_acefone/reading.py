@@ -26,7 +26,7 @@ from tap_acefone.audit import WindowAudit
 from tap_acefone.client import RequestNote
 from tap_acefone.completeness import QueryTally
 from tap_acefone.dedupe import RecentIds, last_match
-from tap_acefone.errors import PageTooSlowError
+from tap_acefone.errors import SmallerPagesError
 from tap_acefone.pages import Page
 from tap_acefone.prefetch import Prefetcher
 from tap_acefone.windows import Window, iso_utc
@@ -159,7 +159,7 @@ class WindowReader:
                     if number == 1:
                         self._plan_after_first(key, tally, request, following)
                     number += 1
-            except PageTooSlowError:
+            except SmallerPagesError:
                 self._fetcher.forget(key)
                 continue
             return tally

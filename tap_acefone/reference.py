@@ -92,7 +92,9 @@ class UsersStream(ReferenceStream):
     @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """Page size and the cursor."""
-        params: dict[str, Any] = {"limit": self.config["page_size"]}
+        # A team fits in few pages: 100 (the documented maximum of sibling endpoints) risks no
+        # refusal of a larger page size.
+        params: dict[str, Any] = {"limit": min(int(self.config["page_size"]), 100)}
         if next_page_token is not None:
             params["last_seen_id"] = next_page_token
         return params

@@ -9,6 +9,7 @@ started inside the run's range.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +30,12 @@ from tap_acefone.bookmarks import begin, checkpoint, read_bookmark
 from tap_acefone.client import AcefoneStream, RequestNote
 from tap_acefone.dedupe import CLOCK_CHANGE_MARGIN
 from tap_acefone.derived import add_analyst_fields
-from tap_acefone.errors import IncompleteWindowError, PageTooSlowError, TransientResponseError
+from tap_acefone.errors import (
+    FatalResponseError,
+    IncompleteWindowError,
+    SmallerPagesError,
+    TransientResponseError,
+)
 from tap_acefone.pages import Page
 from tap_acefone.prefetch import Prefetcher
 from tap_acefone.reading import PageRequest, RunRead, WindowPlan, WindowReader
@@ -68,6 +74,11 @@ ARRAY_FILTER_SETTINGS = ("agents", "department", "ivr")
 AGENT_PREFIX = "agent||"
 # Pages are never shrunk below this many rows when they keep timing out.
 MIN_PAGE_SIZE = 25
+# A refused page size is halved, down to this one (the documented maximum of the API's
+# sibling endpoints, notes §3.3); a refusal of it is the API's real answer.
+REFUSED_FLOOR = 100
+# How a refusal names the largest page size allowed (Laravel: "... not be greater than 100.").
+_MAXIMUM_IN_MESSAGE = re.compile(r"greater than (\d+)")
 # An API that answers with calls outside the asked bounds filters on the date alone: a call
 # can then come back from any later query of the same local day.
 DATE_ONLY_MARGIN = timedelta(days=1) + CLOCK_CHANGE_MARGIN
@@ -247,29 +258,38 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
 
     @override
     def send_once(self, prepared: requests.PreparedRequest, note: RequestNote) -> Page:
-        """As every stream, but pages that time out twice are asked for in halves."""
+        """As every stream, but pages that time out twice, or are refused, are asked smaller.
+
+        The query is then read again from page 1 in smaller pages (`SmallerPagesError`).
+        """
         try:
             return super().send_once(prepared, note)
         except (requests.exceptions.Timeout, TransientResponseError) as exc:
             if isinstance(note, PageNote) and _too_slow(exc):
                 note.slow_failures += 1
                 if note.slow_failures >= 2 and note.limit > MIN_PAGE_SIZE:
-                    self._shrink_pages(note.limit)
-                    raise PageTooSlowError(note.limit) from None
+                    served = min(note.limit, self._largest_page or note.limit)
+                    self._shrink_pages(max(MIN_PAGE_SIZE, served // 2), "keep timing out")
+                    raise SmallerPagesError(note.limit) from None
+            raise
+        except FatalResponseError as exc:
+            smaller = _allowed_page_size(exc, note)
+            if smaller is not None:
+                self._shrink_pages(smaller, "are refused")
+                raise SmallerPagesError(note.limit) from None
             raise
 
-    def _shrink_pages(self, limit: int) -> None:
-        served = self._largest_page or limit
-        smaller = max(MIN_PAGE_SIZE, min(limit, served) // 2)
+    def _shrink_pages(self, smaller: int, why: str) -> None:
         if smaller < self._page_size:
-            self._page_size = smaller
             self.logger.warning(
-                "Pages of %d calls keep timing out; asking for %d at a time from now on "
+                "Pages of %d calls %s; asking for %d at a time from now on "
                 "(set page_size to %d to start there)",
-                min(limit, served),
+                self._page_size,
+                why,
                 smaller,
                 smaller,
             )
+            self._page_size = smaller
 
 
 class SyncWindowsStream(Stream):
@@ -298,6 +318,23 @@ class SyncWindowsStream(Stream):
         record = self.post_process(row)
         if record is not None:
             self._writer.write([record])
+
+
+def _allowed_page_size(exc: FatalResponseError, note: RequestNote) -> int | None:
+    """The page size to ask instead of one the API refused, if a smaller one may do.
+
+    APIs refuse a parameter out of range with 400 or 422. When the message names the largest
+    size allowed ("must not be greater than 100"), that is it; otherwise the size is halved,
+    down to `REFUSED_FLOOR`, below which a refusal is not about the page size.
+    """
+    if not isinstance(note, PageNote) or exc.status not in (400, 422):
+        return None
+    named = _MAXIMUM_IN_MESSAGE.search(exc.detail)
+    if named is not None and 0 < int(named.group(1)) < note.limit:
+        return int(named.group(1))
+    if named is None and note.limit > REFUSED_FLOOR:
+        return max(REFUSED_FLOOR, note.limit // 2)
+    return None
 
 
 def _too_slow(exc: BaseException) -> bool:

@@ -27,6 +27,7 @@ from .config import (
     DEFAULT_LOGIN_PASSWORD,
     FILTER_ON,
     GRANULARITIES,
+    LIMIT_OVER_MAX,
     NUMBER_STYLES,
     ORDERS,
     PAST_END,
@@ -384,6 +385,12 @@ def _add_variant_flags(p: argparse.ArgumentParser) -> None:
         choices=PAST_END,
         default="empty",
         help="a page past the last one is empty or repeats the last page (default empty)",
+    )
+    g.add_argument(
+        "--limit-over-max",
+        choices=LIMIT_OVER_MAX,
+        default="clamp",
+        help="a limit above --page-size-max is clamped, or refused with 422 (default clamp)",
     )
     g.add_argument(
         "--ignore-limit",

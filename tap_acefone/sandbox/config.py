@@ -18,6 +18,7 @@ GRANULARITIES = ("second", "day")
 SORT_KEYS = ("second", "day")
 NUMBER_STYLES = ("int", "string", "float")
 PAST_END = ("empty", "repeat_last")
+LIMIT_OVER_MAX = ("clamp", "refuse")
 RATE_LIMIT_KINDS = ("token_bucket", "sliding_window", "fixed_window")
 RATE_LIMIT_PERIODS = ("second", "minute")
 PERIOD_SECONDS = {"second": 1, "minute": 60}
@@ -36,6 +37,7 @@ VARIANT_FIELDS = (
     "omit_limit",
     "past_end",
     "ignore_limit",
+    "limit_over_max",
     "count_offset",
     "users_number_style",
     "burst_calls",
@@ -114,6 +116,8 @@ class SandboxConfig:
     omit_count: bool = False
     omit_limit: bool = False
     past_end: str = "empty"
+    # A `limit` above page_size_max: clamped (and echoed clamped), or refused with 422.
+    limit_over_max: str = "clamp"
     ignore_limit: bool = False
     count_offset: int = 0
     # /v1/users' cursor envelope: how its count and last_seen_id are written.
@@ -180,6 +184,7 @@ class SandboxConfig:
             ("number_style", NUMBER_STYLES),
             ("users_number_style", NUMBER_STYLES),
             ("past_end", PAST_END),
+            ("limit_over_max", LIMIT_OVER_MAX),
             ("rate_limit_kind", RATE_LIMIT_KINDS),
             ("rate_limit_period", RATE_LIMIT_PERIODS),
             ("slow_page_fault", SLOW_PAGE_FAULTS),

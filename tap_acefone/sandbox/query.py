@@ -24,6 +24,14 @@ class QueryError(ValueError):
     """A request the real API would reject with HTTP 400 (the message is the body's)."""
 
 
+class LimitTooLargeError(QueryError):
+    """A `limit` above the server's maximum, refused (HTTP 422, Laravel validation style)."""
+
+    def __init__(self, maximum: int) -> None:
+        super().__init__(f"The limit field must not be greater than {maximum}.")
+        self.maximum = maximum
+
+
 @dataclass(frozen=True)
 class CallQuery:
     """A normalised records query. ``filter_key`` identifies the matching set for caching."""
@@ -123,6 +131,7 @@ def parse_call_query(
     default_limit: int,
     page_size_max: int,
     ignore_limit: bool = False,
+    refuse_over_max: bool = False,
 ) -> CallQuery:
     """Build a :class:`CallQuery`; missing dates default to [start of today, now] locally.
 
@@ -133,7 +142,10 @@ def parse_call_query(
     from_local = parse_local_datetime(raw_from) if raw_from else now_local[:10] + " 00:00:00"
     to_local = parse_local_datetime(raw_to) if raw_to else now_local
     asked = None if ignore_limit else _first(params, "limit")
-    limit = min(_positive_int(asked, default_limit), page_size_max)
+    wanted = _positive_int(asked, default_limit)
+    if refuse_over_max and wanted > page_size_max:
+        raise LimitTooLargeError(page_size_max)
+    limit = min(wanted, page_size_max)
     page = _positive_int(_first(params, "page"), 1)
 
     call_type = (_first(params, "call_type") or "").lower()

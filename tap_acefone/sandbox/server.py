@@ -35,7 +35,7 @@ from .clock import Clock, parse_iso
 from .config import VARIANT_FIELDS, SandboxConfig
 from .faults import FaultDecision, FaultInjector, Faults
 from .people import Team
-from .query import QueryError, parse_call_query, parse_params
+from .query import LimitTooLargeError, QueryError, parse_call_query, parse_params
 from .ratelimit import Verdict, build_limiter, reset_header, retry_after_header
 from .realtime import RealTime
 from .reqlog import PageFacts, RequestLog
@@ -300,7 +300,11 @@ class SandboxApp:
                 default_limit=cfg.default_limit,
                 page_size_max=cfg.page_size_max,
                 ignore_limit=cfg.ignore_limit,
+                refuse_over_max=cfg.limit_over_max == "refuse",
             )
+        except LimitTooLargeError as exc:
+            message = str(exc)
+            return json_response(422, {"message": message, "errors": {"limit": [message]}})
         except QueryError as exc:
             return json_response(400, {"success": False, "message": str(exc)})
         if cfg.slow_page_above is not None and query.limit > cfg.slow_page_above:

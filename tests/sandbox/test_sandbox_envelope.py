@@ -127,3 +127,19 @@ def test_users_cursor_number_style(start_sandbox, api, style, kind):
         pytest.fail("the cursor never reached the last page")
     assert seen == [u["id"] for u in everyone["data"]]
     assert len(seen) == len(set(seen)) > 7
+
+
+def test_a_limit_over_the_maximum_is_refused_when_the_server_refuses(start_sandbox, api):
+    sb = start_sandbox(page_size_max=40, limit_over_max="refuse")
+    refused = api.get(f"{sb.url}/v1/call/records", params={**WIDE, "limit": 41}, timeout=30)
+    assert refused.status_code == 422
+    assert refused.json()["message"] == "The limit field must not be greater than 40."
+    assert refused.json()["errors"]["limit"]
+    at_most = _get(sb=sb, api=api, limit=40)
+    assert len(at_most.json()["results"]) == 40
+
+
+def test_a_limit_over_the_maximum_is_clamped_by_default(start_sandbox, api):
+    sb = start_sandbox(page_size_max=40)
+    body = _get(api, sb, limit=41).json()
+    assert (body["limit"], len(body["results"])) == (40, 40)
