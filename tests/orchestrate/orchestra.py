@@ -31,12 +31,13 @@ from scripts.harness import (
     MeltanoResult,
     SandboxProcess,
     iso,
+    parent_death_signal,
     parse_instant,
     run_meltano,
     terminate_group,
     venv_bin,
 )
-from scripts.postgres import PostgresServer, parent_death_signal, unique_schema_name
+from scripts.postgres import PostgresServer, unique_schema_name
 
 WORKSPACE = REPO_ROOT / "orchestrate" / "workspace.yaml"
 DAGSTER_YAML = REPO_ROOT / "orchestrate" / "dagster.yaml"
