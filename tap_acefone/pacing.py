@@ -79,6 +79,16 @@ class Pacer:
             elif stop.wait(delay):
                 return False
 
+    @property
+    def last_start(self) -> float | None:
+        """When the latest request started, on the pacer's clock (None before the first)."""
+        with self._lock:
+            return self._starts[-1] if self._starts else None
+
+    def now(self) -> float:
+        """The pacer's clock."""
+        return self._clock()
+
     def _next_start(self) -> float:
         if self.current <= 0 or not self._starts:
             return self._not_before
