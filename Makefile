@@ -7,6 +7,7 @@
 #   make test-fast  the suite without the e2e tests
 #   make e2e      only the e2e tests
 #   make lint     ruff check + ruff format --check
+#   make typecheck  mypy --strict over tap_acefone/ (pyproject.toml [tool.mypy])
 #   make settings write meltano.yml's tap-acefone settings and the README's table from
 #                 tap-acefone --about (the settings are described in tap_acefone/settings.py)
 #   make bench    tap vs the physical floor (not a test; BENCH_ARGS=--quick for a smoke run)
@@ -25,10 +26,11 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv plugins demo test test-fast e2e lint format settings readme bench clean distclean
+.PHONY: help venv plugins demo test test-fast e2e lint typecheck format settings readme bench clean \
+	distclean
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(VENV_STAMP)
 
@@ -60,6 +62,9 @@ lint: $(VENV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+typecheck: $(VENV_STAMP)
+	$(BIN)/mypy
+
 format: $(VENV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -77,7 +82,7 @@ bench: $(PLUGINS_STAMP)
 # Keeps .meltano/meltano.db: it holds Meltano's incremental state for real syncs.
 clean:
 	rm -rf .meltano/extractors .meltano/loaders .meltano/run .meltano/logs $(PLUGINS_STAMP)
-	rm -rf .pytest_cache .ruff_cache .hypothesis .tmp output build dist
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis .tmp output build dist
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 	find . -path ./$(VENV) -prune -o -name '*.egg-info' -type d -exec rm -rf {} +
 

@@ -124,7 +124,7 @@ def to_boolean(value: Any) -> bool | None:
     return None
 
 
-def to_list(value: Any) -> list | None:
+def to_list(value: Any) -> list[Any] | None:
     """A list: a lone object is wrapped, empty text is an empty list, JSON text is parsed."""
     if value is None or isinstance(value, list):
         return value
@@ -141,7 +141,7 @@ def to_list(value: Any) -> list | None:
     return [value]
 
 
-def to_object(value: Any, key: str = DEFAULT_SCALAR_KEY) -> dict | None:
+def to_object(value: Any, key: str = DEFAULT_SCALAR_KEY) -> dict[str, Any] | None:
     """An object: text holding a JSON object is parsed, any other value is kept under `key`.
 
     Nothing is dropped: `"follow up"` in a property whose object keeps its text under
@@ -171,6 +171,8 @@ def coercer_for(prop: Mapping[str, Any], name: str | None = None) -> Coercer:
     that is not an object (`SCALAR_KEYS`).
     """
     kind = _declared_kind(prop)
+    if kind is None:
+        return keep
     if kind == "object":
         key = SCALAR_KEYS.get(name or "", DEFAULT_SCALAR_KEY)
         return lambda value: to_object(value, key)
@@ -195,7 +197,7 @@ _COERCERS: dict[str, Coercer] = {
 # Python types a value of each JSON type may already have, needing no coercion (the API
 # mostly sends the right one). Integers are always bound-checked and floats checked for
 # NaN, so they are never taken as they are.
-_ALREADY = {
+_ALREADY: dict[str, frozenset[type]] = {
     "string": frozenset({str, type(None)}),
     "integer": frozenset({type(None)}),
     "number": frozenset({int, type(None)}),
@@ -203,7 +205,7 @@ _ALREADY = {
     "array": frozenset({list, type(None)}),
     "object": frozenset({dict, type(None)}),
 }
-_ANY = frozenset({str, int, float, bool, list, dict, type(None)})
+_ANY: frozenset[type] = frozenset({str, int, float, bool, list, dict, type(None)})
 
 
 # The same rule as msgspec types, so a whole record's scalars are checked in one C call: a
@@ -217,7 +219,7 @@ _FITS_AS_IS: dict[str, Any] = {
     "integer": _Int64 | None,
     "boolean": bool | None,
 }
-_NEVER = frozenset({type(None)})
+_NEVER: frozenset[type] = frozenset({type(None)})
 # The derived properties' slots in the whole-record check read a name no API field has; what
 # they read is discarded anyway (raw fields named like derived ones go to `extra_fields`).
 _SLOT = "tap-acefone derived slot {}"
@@ -362,18 +364,22 @@ def ensure_encodable(record: dict[str, Any]) -> dict[str, Any]:
     try:
         encoded = _PROBE.encode(record)
     except UnicodeEncodeError:
-        return _repair_text(record)
-    return _repair_text(record) if _NUL_ESCAPE in encoded else record
+        return _repair_object(record)
+    return _repair_object(record) if _NUL_ESCAPE in encoded else record
 
 
 def _repair_text(value: Any) -> Any:
     if isinstance(value, str):
         return _UNSTORABLE.sub("\ufffd", value)
     if isinstance(value, dict):
-        return {_repair_text(key): _repair_text(item) for key, item in value.items()}
+        return _repair_object(value)
     if isinstance(value, list):
         return [_repair_text(item) for item in value]
     return value
+
+
+def _repair_object(value: dict[Any, Any]) -> dict[Any, Any]:
+    return {_repair_text(key): _repair_text(item) for key, item in value.items()}
 
 
 def add_call_instants(record: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:

@@ -119,7 +119,9 @@ _SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "requests_per_second",
-        th.DecimalType(minimum=0.01, maximum=1000),
+        # singer-sdk 0.54 annotates every numeric bound as int, also for DecimalType, whose
+        # bounds are JSON numbers: the float is written to the schema as it is.
+        th.DecimalType(minimum=0.01, maximum=1000),  # type: ignore[arg-type]
         default=2,
         title="Requests per second",
         description="Client-side pace of API requests; keep it under your account's limit.",

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from typing_extensions import override
+
 from .people import Team
 
 INBOUND, OUTBOUND, CLICKTOCALL, DIALER, BROADCAST = range(5)
@@ -127,6 +129,7 @@ class Call:
         rec, note = self.versions_at(ts)
         return 1 + rec + note
 
+    @override
     def __repr__(self) -> str:
         return f"Call({self.oid} {self.local} kind={self.kind} answered={self.answered})"
 

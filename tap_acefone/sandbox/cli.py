@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from typing_extensions import override
+
 from .clock import parse_iso
 from .config import (
     BOUNDS,
@@ -47,6 +49,7 @@ DEFAULT_PORT = 8417
 class _Parser(argparse.ArgumentParser):
     """argparse, but errors are one line (no usage dump) and exit 2."""
 
+    @override
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -492,7 +495,7 @@ def _flag_names(message: str) -> str:
 def _write_atomically(path: str, text: str) -> None:
     """Scripts poll the port file: never let them read half of it."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=".port-")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".port-")
     with os.fdopen(fd, "w") as fh:
         fh.write(text + "\n")
     os.replace(tmp, target)

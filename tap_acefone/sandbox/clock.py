@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+from typing_extensions import override
+
 
 def as_utc(dt: datetime) -> datetime:
     """Return ``dt`` converted to UTC, refusing naive datetimes.
@@ -60,5 +62,6 @@ class Clock:
             self._now = self._now + delta
             return self._now
 
+    @override
     def __repr__(self) -> str:
         return f"Clock({self.now().isoformat()})"

@@ -165,9 +165,9 @@ class SandboxConfig:
         object.__setattr__(self, "denied_paths", tuple(self.denied_paths))
         if not _is_number(self.seconds_per_page) or self.seconds_per_page < 0:
             raise ValueError(f"seconds_per_page must be >= 0, got {self.seconds_per_page!r}")
-        if any(not isinstance(t, str) or not t for t in self.api_tokens):
+        if any(not _is_text(t) or not t for t in self.api_tokens):
             raise ValueError("api_tokens must be non-empty strings")
-        if any(not isinstance(k, str) or not isinstance(v, str) for k, v in self.logins.items()):
+        if any(not _is_text(k) or not _is_text(v) for k, v in self.logins.items()):
             raise ValueError("logins must map email strings to password strings")
         if not isinstance(self.faults, Faults):
             raise ValueError("faults must be a Faults instance")
@@ -261,6 +261,11 @@ class SandboxConfig:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_text(value: object) -> bool:
+    """For values typed ``str`` that a caller may still have passed as something else."""
+    return isinstance(value, str)
 
 
 def _check_int(

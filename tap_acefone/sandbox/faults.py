@@ -61,10 +61,13 @@ class Faults:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
         if sum(self._exclusive_rates()) > 1.0 + 1e-9:
             raise ValueError("the exclusive fault rates (all but rate_slow) must sum to <= 1")
-        if not isinstance(self.slow_seconds, (int, float)) or self.slow_seconds < 0:
-            raise ValueError(f"slow_seconds must be >= 0, got {self.slow_seconds!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ValueError(f"fault seed must be an integer, got {self.seed!r}")
+        # The annotations say what a caller should pass; these checks catch what one did pass.
+        slow: object = self.slow_seconds
+        if not isinstance(slow, (int, float)) or slow < 0:
+            raise ValueError(f"slow_seconds must be >= 0, got {slow!r}")
+        seed: object = self.seed
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ValueError(f"fault seed must be an integer, got {seed!r}")
         self.fail_next = list(self.fail_next)
         for kind in self.fail_next:
             if kind not in QUEUE_KINDS:

@@ -72,8 +72,8 @@ def request_key(seed: int, counter: int, group_start: int) -> int:
 class Ties:
     """Runs of tied rows (two or more) in a serving order: ``starts[g]`` .. ``ends[g]``."""
 
-    starts: array
-    ends: array
+    starts: array[int]
+    ends: array[int]
 
     @classmethod
     def runs(cls, n: int, same: Callable[[int, int], bool]) -> Ties:

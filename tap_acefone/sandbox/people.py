@@ -8,6 +8,7 @@ appears in a call record is also listed by /v1/users, /v1/departments, /v1/ivrs 
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -113,7 +114,7 @@ class Team:
 
 def team_size(calls_per_day: int) -> int:
     """Agents needed for the volume: about sqrt(calls/day), between 10 and 40."""
-    return max(10, min(40, round(calls_per_day**0.5)))
+    return max(10, min(40, round(math.sqrt(calls_per_day))))
 
 
 def build_team(seed: int, calls_per_day: int) -> Team:

@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
+from typing_extensions import override
+
 from . import reference
 from .auth import TokenStore, bearer_token
 from .calls import local_string
@@ -258,15 +260,16 @@ class SandboxApp:
         self, wait: float, verdict: Verdict | None = None, arrived_at: float | None = None
     ) -> Response:
         """429 "Too Many Attempts."; a limiter's carries the Laravel headers when asked."""
-        laravel = verdict is not None and arrived_at is not None and self.config.rate_limit_headers
-        headers = []
-        if laravel:
-            headers += [("X-RateLimit-Limit", str(verdict.limit)), ("X-RateLimit-Remaining", "0")]
-        if self.config.retry_after:
-            headers.append(("Retry-After", retry_after_header(wait)))
-        if laravel:
-            epoch = arrived_at + self.epoch_offset
-            headers.append(("X-RateLimit-Reset", reset_header(epoch, wait)))
+        retry = [("Retry-After", retry_after_header(wait))] if self.config.retry_after else []
+        if verdict is None or arrived_at is None or not self.config.rate_limit_headers:
+            return Response(429, TOO_MANY, JSON, retry)
+        epoch = arrived_at + self.epoch_offset
+        headers = [
+            ("X-RateLimit-Limit", str(verdict.limit)),
+            ("X-RateLimit-Remaining", "0"),
+            *retry,
+            ("X-RateLimit-Reset", reset_header(epoch, wait)),
+        ]
         return Response(429, TOO_MANY, JSON, headers)
 
     def _fault_response(self, decision: FaultDecision) -> Response:
@@ -323,7 +326,7 @@ class SandboxApp:
         response = Response(200, served.body)
         if self.reqlog is not None:
             response.page = PageFacts(
-                count=served.count,
+                count=served.reported_count,
                 true_count=served.true_count,
                 size=served.size,
                 page=query.page,
@@ -524,6 +527,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # server_bind() stores the socket's getsockname(): an AF_INET (host, port), the host a str
+    # (typeshed's wider type also covers the bytes a caller may pass before binding).
+    server_address: tuple[str, int]
 
     def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
         self.app = app
@@ -552,6 +558,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             if thread is not threading.current_thread():
                 thread.join(timeout)
 
+    @override
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Connection-level errors (client went away) are normal here; others go to stderr."""
         exc = sys.exc_info()[1]
@@ -569,12 +576,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this many seconds
     server: SandboxHTTPServer
 
+    @override
     def setup(self) -> None:
         """Disable Nagle and register the connection so stop() can close it."""
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection)
 
+    @override
     def finish(self) -> None:
         """Tolerate sockets the client (or a reset fault) already closed."""
         try:
@@ -584,6 +593,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         finally:
             self.server.untrack(self.connection)
 
+    @override
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: request lines could carry identifiers, and tests want quiet output."""
 

@@ -62,7 +62,7 @@ class ServedPage(NamedTuple):
     body: bytes
     size: int
     true_count: int
-    count: int | None  # as reported (None when the envelope omits it)
+    reported_count: int | None  # None when the envelope omits it
     limit: int
     ids: tuple[str, ...]
 
@@ -105,7 +105,9 @@ class CallStore:
         self._lock = threading.RLock()
         self._days: OrderedDict[int, Day] = OrderedDict()
         self._cached_calls = 0
-        self._matches: OrderedDict[tuple[object, ...], array] = OrderedDict()
+        self._matches: OrderedDict[tuple[object, ...], tuple[array[int], Ties | None]] = (
+            OrderedDict()
+        )
         team = plan.team
         self._agent_lookup = _lookup(
             {a.agent_id.lower(): a.index for a in team.agents},
@@ -176,14 +178,14 @@ class CallStore:
             return data
 
     # -- queries ----------------------------------------------------------------------
-    def matches(self, query: CallQuery, now_ts: float) -> array:
+    def matches(self, query: CallQuery, now_ts: float) -> array[int]:
         """Packed references of every call matching ``query`` at ``now_ts``, in serving order.
 
         With ``unstable_ties`` this is the order before the per-request tie permutation.
         """
         return self._matched(query, now_ts)[0]
 
-    def _matched(self, query: CallQuery, now_ts: float) -> tuple[array, Ties | None]:
+    def _matched(self, query: CallQuery, now_ts: float) -> tuple[array[int], Ties | None]:
         key = (query.filter_key(), now_ts)
         with self._lock:
             cached = self._matches.get(key)
@@ -196,7 +198,7 @@ class CallStore:
                 self._matches.popitem(last=False)
             return result
 
-    def _scan(self, query: CallQuery, now_ts: float) -> tuple[array, Ties | None]:
+    def _scan(self, query: CallQuery, now_ts: float) -> tuple[array[int], Ties | None]:
         """The matching set in serving order, and its tie runs when ties are unstable."""
         hits = self._hits(query, now_ts)
         if self.order == "shuffled":
@@ -232,7 +234,7 @@ class CallStore:
                 if call.visible <= now_ts and predicate(call):
                     yield ordinal, call, base | call.index
 
-    def _by_second(self, hits: Iterator[tuple[int, Call, int]]) -> tuple[array, Ties | None]:
+    def _by_second(self, hits: Iterator[tuple[int, Call, int]]) -> tuple[array[int], Ties | None]:
         """Sorted on the local start second (then id, unless ties are unstable)."""
         out = array("q")
         if not self.unstable_ties:
@@ -256,7 +258,7 @@ class CallStore:
             runs = [(n - end, n - start) for start, end in reversed(runs)]
         return out, Ties(array("q", (s for s, _ in runs)), array("q", (e for _, e in runs)))
 
-    def _by_day(self, chunks: list[array]) -> tuple[array, Ties | None]:
+    def _by_day(self, chunks: list[array[int]]) -> tuple[array[int], Ties | None]:
         """Days in order, rows of one day in a fixed arbitrary order: every day one tie run."""
         if self.order == "newest":
             chunks.reverse()
@@ -308,15 +310,17 @@ class CallStore:
     def _value_checks(self, q: CallQuery) -> list[Callable[[Call], bool] | None]:
         """One check per present single-field filter (``None`` for absent ones)."""
         dids, customers = self._dids_norm, self._customers_norm
-        depts = self._dept_lookup(q.departments) if q.departments is not None else None
-        ivrs = self._ivr_lookup(q.ivrs) if q.ivrs is not None else None
+        # Resolved only when the filter is present (an absent filter adds no check).
+        no_indices: frozenset[int] = frozenset()
+        depts = self._dept_lookup(q.departments) if q.departments is not None else no_indices
+        ivrs = self._ivr_lookup(q.ivrs) if q.ivrs is not None else no_indices
         want_answered = q.call_type == "c"
         services = q.services or frozenset()
         return [
             _when(q.call_type, lambda c: c.answered == want_answered),
             _when(q.direction, lambda c: DIRECTIONS[c.kind] == q.direction),
-            _when(depts is not None, lambda c: c.dept in depts),
-            _when(ivrs is not None, lambda c: c.ivr in ivrs),
+            _when(q.departments is not None, lambda c: c.dept in depts),
+            _when(q.ivrs is not None, lambda c: c.ivr in ivrs),
             _when(q.callerid, lambda c: customers[c.client] == q.callerid),
             _when(q.destination, lambda c: c.kind == INBOUND and dids[c.did] == q.destination),
             _when(q.did_number, lambda c: dids[c.did] == q.did_number),
@@ -357,7 +361,7 @@ class CallStore:
             body=body,
             size=len(parts),
             true_count=total,
-            count=self.envelope.reported_count(total),
+            reported_count=self.envelope.reported_count(total),
             limit=limit,
             ids=tuple(ids),
         )

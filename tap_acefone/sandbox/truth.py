@@ -37,7 +37,8 @@ class TruthRow:
     @property
     def id(self) -> str:
         """The record's primary key."""
-        return self.record["id"]
+        record_id: str = self.record["id"]  # the call's oid (sandbox.records.build_record)
+        return record_id
 
     def to_json(self) -> dict[str, Any]:
         """The JSONL export shape."""
