@@ -63,8 +63,8 @@ class AcefoneStream(RESTStream[Any]):
     records_key: ClassVar[str | None] = "results"
 
     @override
-    def __init__(self, tap: TapAcefone) -> None:
-        super().__init__(tap)
+    def __init__(self, tap: TapAcefone, **kwargs: Any) -> None:
+        super().__init__(tap, **kwargs)
         self.tap: TapAcefone = tap
         accounts.bind(self, tap)  # the account_id column, key and stamp, when set
         self._stop = threading.Event()
