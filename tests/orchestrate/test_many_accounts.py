@@ -19,8 +19,8 @@ import pytest
 
 from scripts.harness import REPO_ROOT, iso
 from tests.e2e.test_meltano_postgres import COMPARED_FIELDS, _naive_utc, _norm
-from tests.shapes import expected_value
 from tests.orchestrate.orchestra import Account, Orchestra
+from tests.shapes import expected_value
 
 pytestmark = pytest.mark.e2e
 
