@@ -95,7 +95,7 @@ class RetryLog:
 
     def on_backoff(self, details: Details) -> None:
         """Log the retry; after a 429, slow the pacer and hold it for the server's wait."""
-        failure = details.get("exception")
+        failure = _failure(details)
         wait = float(details.get("wait") or 0.0)
         if isinstance(failure, TransientResponseError) and failure.throttled:
             self.pacer.throttled(wait if failure.retry_after is not None else None)
@@ -110,10 +110,14 @@ class RetryLog:
 
     def on_giveup(self, details: Details) -> None:
         """Replace the last failure by one line that names the request and the failure."""
-        failure = details.get("exception")
-        reason = describe_failure(failure)
+        reason = describe_failure(_failure(details))
         message = f"{self.what} failed {details['tries']} times in a row; last failure: {reason}"
         raise GaveUpError(message) from None
+
+
+def _failure(details: Details) -> BaseException | None:
+    failure = details.get("exception")
+    return failure if isinstance(failure, BaseException) else None
 
 
 def with_retries(

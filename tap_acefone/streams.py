@@ -276,7 +276,7 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
             smaller = _allowed_page_size(exc, note)
             if smaller is not None:
                 self._shrink_pages(smaller, "are refused")
-                raise SmallerPagesError(note.limit) from None
+                raise SmallerPagesError(smaller) from None
             raise
 
     def _shrink_pages(self, smaller: int, why: str) -> None:
