@@ -217,6 +217,11 @@ class WindowReader:
         pending: deque[tuple[Window, QueryTally]] = deque([(audit.query, tally)])
         while pending:
             part, part_tally = pending.popleft()
+            if audit.date_only and part != audit.query:
+                # A date-only API answers every part with the same whole days: its parts
+                # cannot narrow anything, so the window itself is read again instead.
+                yield from self._read_whole_again(index, tally, audit)
+                return
             if part_tally.complete:
                 continue
             page_size = max(audit.page_size, part_tally.page_size)
@@ -247,6 +252,18 @@ class WindowReader:
                 piece_tally = yield from self._read(index, read, piece, audit)
                 audit.read_part(piece_tally)
                 pending.append((piece, piece_tally))
+                if audit.date_only:  # no use reading the other parts: see the loop's top
+                    break
+
+    def _read_whole_again(
+        self, index: int, tally: QueryTally, audit: WindowAudit
+    ) -> Generator[Record, None, None]:
+        """Forget the window's parts and read the window again, keeping every id served."""
+        self._fetcher.forget((index,))
+        tally.ids |= audit.served
+        tally = yield from self._read_again(index, audit.query, tally, audit)
+        if not tally.complete:
+            audit.fall_short()
 
     def _read_again(
         self, index: int, part: Window, tally: QueryTally, audit: WindowAudit

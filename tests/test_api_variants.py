@@ -349,3 +349,28 @@ def test_the_users_cursor_is_read_whatever_its_number_type(make_sandbox, style):
     assert sorted(str(u["id"]) for u in users) == sorted(
         str(a.user_id) for a in sandbox.team.agents
     )
+
+
+def test_a_date_only_answer_found_only_after_a_split_is_read_whole_not_part_by_part(
+    make_sandbox, caplog
+):
+    # A window that is exactly one local day of a one-day account: a date-only API answers it
+    # with exactly that day, so nothing shows it ignores the time until the window is split
+    # (rows reordered per request make it short). Then every part would get the whole day
+    # again: the tap reads the window again instead of each part.
+    sandbox = make_sandbox(
+        days=1, page_size_max=20, bound_granularity="day", sort_key="day", unstable_ties=True
+    )
+    now = sandbox.clock.now()
+    midnight = now.astimezone(sandbox.config.tz).replace(hour=0, minute=0, second=0)
+    config = tap_config(sandbox, days=1, window_hours=24)
+    config["start_date"] = iso(midnight)
+    caplog.set_level("INFO")
+    run = run_tap(config)
+    assert_exact(sandbox, config, run.records)
+    (row,) = run.records_of("sync_windows")
+    assert row["splits"] == 1
+    assert row["date_only"] is True
+    assert row["passes"] > 1
+    fewest = -(-row["distinct_served"] // 20)
+    assert row["requests"] <= 25 * fewest  # a few passes of the whole day, not one per part
