@@ -3,7 +3,19 @@
 from .clock import Clock
 from .config import SandboxConfig
 from .faults import Faults
+from .realtime import ManualTime, RealTime, SystemTime
+from .reqlog import RequestLogEntry
 from .sandbox import Sandbox
 from .truth import TruthRow
 
-__all__ = ["Clock", "Faults", "Sandbox", "SandboxConfig", "TruthRow"]
+__all__ = [
+    "Clock",
+    "Faults",
+    "ManualTime",
+    "RealTime",
+    "RequestLogEntry",
+    "Sandbox",
+    "SandboxConfig",
+    "SystemTime",
+    "TruthRow",
+]

@@ -1,7 +1,7 @@
 """Deterministic call generation, one account-local day at a time.
 
-A day's calls are a pure function of (seed, team, time zone, local date), so any day can be
-regenerated on demand and only a few days need to be held in memory. This module draws
+A day's calls are a pure function of (seed, team, time zone, burst size, local date), so any
+day can be regenerated on demand and only a few days need to be held in memory. This module draws
 only what decides *which* calls exist and what filters see (start, durations, routing,
 visibility and mutation instants); the cosmetic detail of each record (id formats, type
 variance, call_flow) is drawn later from the call's own ``rseed`` (see ``records.py``).
@@ -133,12 +133,17 @@ class Call:
 
 @dataclass(frozen=True)
 class DayPlan:
-    """Inputs shared by every day's generation."""
+    """Inputs shared by every day's generation.
+
+    ``burst_calls`` extra calls per local day all start in one local second (a dialer
+    campaign firing at once): more rows in one second than a page holds.
+    """
 
     seed: int
     calls_per_day: int
     tz: ZoneInfo
     team: Team
+    burst_calls: int = 0
 
 
 def local_midnight(plan: DayPlan, ordinal: int) -> int:
@@ -154,6 +159,11 @@ def local_string(ts: float, tz: ZoneInfo) -> str:
 
 def day_call_count(plan: DayPlan, ordinal: int) -> int:
     """How many calls local day ``ordinal`` has (cheap: no call is generated)."""
+    return _base_count(plan, ordinal) + plan.burst_calls
+
+
+def _base_count(plan: DayPlan, ordinal: int) -> int:
+    """The day's calls spread over its hours (the burst comes on top)."""
     if plan.calls_per_day <= 0:
         return 0
     rng = random.Random(f"acefone-sandbox:{plan.seed}:{ordinal}:count")
@@ -185,8 +195,8 @@ def _hour_segments(plan: DayPlan, ordinal: int) -> tuple[list[int], list[int], l
 
 def generate_day(plan: DayPlan, ordinal: int) -> list[Call]:
     """All calls of local day ``ordinal``, sorted by (local start, id)."""
-    n = day_call_count(plan, ordinal)
-    if n == 0:
+    n = _base_count(plan, ordinal)
+    if n == 0 and plan.burst_calls == 0:
         return []
     rng = random.Random(f"acefone-sandbox:{plan.seed}:{ordinal}:calls")
     rnd = rng.random
@@ -198,14 +208,21 @@ def generate_day(plan: DayPlan, ordinal: int) -> list[Call]:
         picks.append((seg_starts[k] + int(rnd() * seg_lengths[k]), k))
     picks.sort()
     offsets = [
-        _fixed_offset(plan.tz, s, s + length - 1)
+        fixed_offset(plan.tz, s, s + length - 1)
         for s, length in zip(seg_starts, seg_lengths, strict=True)
     ]
     machine = (plan.seed * 2_654_435_761) & 0xFFFF
+    drawn = [(rng, start, k) for start, k in picks]
+    if plan.burst_calls:
+        # Its own stream, so a day's other calls are the same with or without a burst.
+        burst_rng = random.Random(f"acefone-sandbox:{plan.seed}:{ordinal}:burst")
+        k = min(bisect.bisect_right(cum, burst_rng.random() * total), len(cum) - 1)
+        second = seg_starts[k] + int(burst_rng.random() * seg_lengths[k])
+        drawn += [(burst_rng, second, k)] * plan.burst_calls
     calls = []
-    for gen_index, (start, k) in enumerate(picks):
+    for gen_index, (source, start, k) in enumerate(drawn):
         call = _draw_call(
-            rng, plan.team, ordinal=ordinal, start=start, index=gen_index, machine=machine
+            source, plan.team, ordinal=ordinal, start=start, index=gen_index, machine=machine
         )
         offset = offsets[k]
         call.local = (
@@ -226,7 +243,7 @@ def utc_offset(tz: ZoneInfo, ts: float) -> int:
     return int(offset.total_seconds()) if offset is not None else 0
 
 
-def _fixed_offset(tz: ZoneInfo, first: float, last: float) -> int | None:
+def fixed_offset(tz: ZoneInfo, first: float, last: float) -> int | None:
     """The offset if it is the same at both ends of a span (< 1 day), else None.
 
     Lets hot paths format local times with ``time.gmtime(ts + offset)`` instead of a

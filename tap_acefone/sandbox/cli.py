@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -20,10 +21,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .clock import parse_iso
 from .config import (
+    BOUNDS,
     DEFAULT_API_TOKEN,
     DEFAULT_LOGIN_EMAIL,
     DEFAULT_LOGIN_PASSWORD,
+    FILTER_ON,
+    GRANULARITIES,
+    NUMBER_STYLES,
     ORDERS,
+    PAST_END,
+    RATE_LIMIT_KINDS,
+    RATE_LIMIT_PERIODS,
+    SLOW_PAGE_FAULTS,
+    SORT_KEYS,
+    VARIANT_FIELDS,
     SandboxConfig,
 )
 from .faults import Faults
@@ -239,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="login credentials (repeatable; default "
         f"{DEFAULT_LOGIN_EMAIL}:{DEFAULT_LOGIN_PASSWORD})",
     )
+    _add_rate_limit_flags(p)
+    _add_variant_flags(p)
     f = p.add_argument_group("faults (probabilities per /v1 request)")
     f.add_argument("--fault-429", type=_rate, default=0.0, help="429 Too Many Attempts")
     f.add_argument("--fault-5xx", type=_rate, default=0.0, help="502/503/504 HTML gateway page")
@@ -278,7 +291,135 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write the ground truth at the initial clock as JSON lines to PATH and exit",
     )
+    out.add_argument(
+        "--log-requests",
+        action="store_true",
+        help="keep a log of every /v1 request (GET /_sandbox/requests, JSON lines)",
+    )
     return p
+
+
+def _add_rate_limit_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("rate limiting (with --rate-limit)")
+    g.add_argument(
+        "--rate-limit-kind",
+        choices=RATE_LIMIT_KINDS,
+        default="token_bucket",
+        help="token_bucket (burst max(1, rate)), sliding_window (at most N in any sliding "
+        "period, on arrival) or fixed_window (at most N per calendar period); "
+        "N = round(rate x period) (default token_bucket)",
+    )
+    g.add_argument(
+        "--rate-limit-period",
+        choices=RATE_LIMIT_PERIODS,
+        default="second",
+        help="window of the two window kinds (default second)",
+    )
+    g.add_argument(
+        "--arrival-jitter",
+        type=_seconds,
+        default=0.0,
+        help="each /v1 request waits a seeded uniform [0, S] seconds before the limiter "
+        "sees it (default 0)",
+    )
+    g.add_argument(
+        "--rate-limit-headers",
+        action="store_true",
+        help="send Laravel's X-RateLimit-Limit/-Remaining (and -Reset on a limiter 429)",
+    )
+
+
+def _add_variant_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "API variants (undocumented behaviour; defaults are the sandbox's usual answers)"
+    )
+    g.add_argument("--from-bound", choices=BOUNDS, default="inclusive", help="from_date bound")
+    g.add_argument("--to-bound", choices=BOUNDS, default="inclusive", help="to_date bound")
+    g.add_argument(
+        "--filter-on",
+        choices=FILTER_ON,
+        default="start",
+        help="the dates select on the call's local start or its local end (default start)",
+    )
+    g.add_argument(
+        "--bound-granularity",
+        choices=GRANULARITIES,
+        default="second",
+        help="day = the time part of the dates is ignored, whole days inclusive (default second)",
+    )
+    g.add_argument(
+        "--sort-key",
+        choices=SORT_KEYS,
+        default="second",
+        help="newest/oldest sort on the local start second or on the local date only "
+        "(default second)",
+    )
+    g.add_argument(
+        "--unstable-ties",
+        action="store_true",
+        help="ties on the sort key come back in a new order on every request",
+    )
+    g.add_argument(
+        "--variant-seed",
+        type=_int,
+        default=0,
+        help="seed of unstable ties and arrival jitter (default 0)",
+    )
+    g.add_argument(
+        "--number-style",
+        choices=NUMBER_STYLES,
+        default="int",
+        help='count/limit/size/page as 531, "531" or 531.0 (default int)',
+    )
+    g.add_argument(
+        "--users-number-style",
+        choices=NUMBER_STYLES,
+        default="int",
+        help='/v1/users\' count and last_seen_id as 12, "12" or 12.0 (default int)',
+    )
+    g.add_argument("--omit-count", action="store_true", help="no count in the envelope")
+    g.add_argument("--omit-limit", action="store_true", help="no limit in the envelope")
+    g.add_argument(
+        "--past-end",
+        choices=PAST_END,
+        default="empty",
+        help="a page past the last one is empty or repeats the last page (default empty)",
+    )
+    g.add_argument(
+        "--ignore-limit",
+        action="store_true",
+        help="serve --default-limit rows per page whatever `limit` asks",
+    )
+    g.add_argument(
+        "--count-offset",
+        type=_int,
+        default=0,
+        help="report count as the true count plus this (phantom rows; default 0)",
+    )
+    g.add_argument(
+        "--burst-calls",
+        type=_non_negative_int,
+        default=0,
+        help="every local day gets one burst of this many extra calls in one second",
+    )
+    g.add_argument(
+        "--slow-page-above",
+        type=_non_negative_int,
+        default=None,
+        help="a records page with an effective limit above this is slow or a 504",
+    )
+    g.add_argument(
+        "--slow-page-fault",
+        choices=SLOW_PAGE_FAULTS,
+        default="timeout",
+        help="timeout = answer after --slow-seconds, 504 = HTML gateway page (default timeout)",
+    )
+    g.add_argument(
+        "--latency-per-record",
+        type=_seconds,
+        default=0.0,
+        help="extra seconds per record on a records page (default 0)",
+    )
 
 
 EXCLUSIVE_FAULT_FLAGS = (
@@ -328,6 +469,16 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         denied_paths=tuple(args.deny_path or ()),
         logins=dict(args.login or [(DEFAULT_LOGIN_EMAIL, DEFAULT_LOGIN_PASSWORD)]),
         faults=faults,
+        **{name: getattr(args, name) for name in VARIANT_FIELDS},
+    )
+
+
+def _flag_names(message: str) -> str:
+    """Config errors name fields; on the command line, name the flags instead."""
+    return re.sub(
+        r"\b(" + "|".join(sorted((*VARIANT_FIELDS, "rate_limit"), key=len, reverse=True)) + r")\b",
+        lambda m: "--" + m.group(1).replace("_", "-"),
+        message,
     )
 
 
@@ -347,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args)
     except ValueError as exc:
-        parser.error(str(exc))
+        parser.error(_flag_names(str(exc)))
     sandbox = Sandbox(config)
     if args.export:
         try:

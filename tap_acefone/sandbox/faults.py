@@ -122,6 +122,12 @@ class FaultInjector:
         with self._lock:
             return replace(self._faults, fail_next=list(self._queue))
 
+    @property
+    def slow_seconds(self) -> float:
+        """The active ``slow_seconds`` (cheaper than copying :attr:`faults`)."""
+        with self._lock:
+            return self._faults.slow_seconds
+
     def configure(self, faults: Faults) -> None:
         """Replace the configuration and reseed, so the draw sequence restarts."""
         with self._lock:

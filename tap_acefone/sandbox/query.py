@@ -117,14 +117,23 @@ def _tokens(
 
 
 def parse_call_query(
-    query_string: str, *, now_local: str, default_limit: int, page_size_max: int
+    query_string: str | dict[str, list[str]],
+    *,
+    now_local: str,
+    default_limit: int,
+    page_size_max: int,
+    ignore_limit: bool = False,
 ) -> CallQuery:
-    """Build a :class:`CallQuery`; missing dates default to [start of today, now] locally."""
-    params = parse_params(query_string)
+    """Build a :class:`CallQuery`; missing dates default to [start of today, now] locally.
+
+    ``ignore_limit`` models a server that serves ``default_limit`` rows whatever is asked.
+    """
+    params = parse_params(query_string) if isinstance(query_string, str) else query_string
     raw_from, raw_to = _first(params, "from_date"), _first(params, "to_date")
     from_local = parse_local_datetime(raw_from) if raw_from else now_local[:10] + " 00:00:00"
     to_local = parse_local_datetime(raw_to) if raw_to else now_local
-    limit = min(_positive_int(_first(params, "limit"), default_limit), page_size_max)
+    asked = None if ignore_limit else _first(params, "limit")
+    limit = min(_positive_int(asked, default_limit), page_size_max)
     page = _positive_int(_first(params, "page"), 1)
 
     call_type = (_first(params, "call_type") or "").lower()

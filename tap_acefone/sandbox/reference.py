@@ -49,6 +49,16 @@ def users_page(team: Team, *, limit: int, last_seen_id: int | None) -> dict[str,
     }
 
 
+def restyle_numbers(page: dict[str, Any], style: str) -> dict[str, Any]:
+    """The cursor envelope's numbers (``count``, ``last_seen_id``) as strings or floats."""
+    convert = str if style == "string" else float
+    out = dict(page)
+    for key in ("count", "last_seen_id"):
+        if isinstance(out[key], int):
+            out[key] = convert(out[key])
+    return out
+
+
 def departments(team: Team) -> list[dict[str, Any]]:
     """All departments; counters as strings like the real API."""
     out = []

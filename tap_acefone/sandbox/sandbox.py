@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from .auth import TokenStore
+from .bounds import Bounds
 from .calls import DayPlan, local_date_of
 from .clock import Clock, as_utc
 from .config import SandboxConfig, utc_now_second
+from .envelope import Envelope
 from .faults import FaultInjector, Faults
 from .people import Team, build_team
+from .realtime import RealTime, SystemTime
+from .reqlog import RequestLog, RequestLogEntry
 from .server import SandboxApp, SandboxHTTPServer
 from .stats import Stats
 from .store import CallStore
@@ -26,19 +30,43 @@ class Sandbox:
 
     The data exists as soon as the object is built (``truth()`` works before ``start()``);
     the HTTP server runs on a background daemon thread between ``start()`` and ``stop()``.
+
+    ``realtime`` is what pace runs on: the rate limiter, arrival jitter, latency and slow
+    answers (default: the machine's clocks). Pass a :class:`~.realtime.ManualTime` to drive
+    it by hand: its waits return at once and advance it.
     """
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
-        self.config = config or SandboxConfig()
-        self.initial_now = self.config.now or utc_now_second()
+    def __init__(
+        self, config: SandboxConfig | None = None, *, realtime: RealTime | None = None
+    ) -> None:
+        cfg = self.config = config or SandboxConfig()
+        self.initial_now = cfg.now or utc_now_second()
         self.clock = Clock(self.initial_now)
-        tz = self.config.tz
-        self.team: Team = build_team(self.config.seed, self.config.calls_per_day)
-        self.plan = DayPlan(self.config.seed, self.config.calls_per_day, tz, self.team)
+        self._stop = threading.Event()
+        self.realtime: RealTime = realtime or SystemTime(self._stop)
+        tz = cfg.tz
+        self.team: Team = build_team(cfg.seed, cfg.calls_per_day)
+        self.plan = DayPlan(cfg.seed, cfg.calls_per_day, tz, self.team, cfg.burst_calls)
         today = local_date_of(self.initial_now.timestamp(), tz)
-        self.first_day = today - timedelta(days=self.config.days - 1)
-        self.last_day = today + timedelta(days=self.config.future_days)
-        self.store = CallStore(self.plan, self.first_day, self.last_day, order=self.config.order)
+        self.first_day = today - timedelta(days=cfg.days - 1)
+        self.last_day = today + timedelta(days=cfg.future_days)
+        self.store = CallStore(
+            self.plan,
+            self.first_day,
+            self.last_day,
+            order=cfg.order,
+            bounds=Bounds(cfg.from_bound, cfg.to_bound, cfg.filter_on, cfg.bound_granularity),
+            sort_key=cfg.sort_key,
+            unstable_ties=cfg.unstable_ties,
+            variant_seed=cfg.variant_seed,
+            envelope=Envelope(
+                number_style=cfg.number_style,
+                omit_count=cfg.omit_count,
+                omit_limit=cfg.omit_limit,
+                count_offset=cfg.count_offset,
+            ),
+            past_end=cfg.past_end,
+        )
         self.tokens = TokenStore(
             self.clock,
             static_tokens=self.config.api_tokens,
@@ -47,7 +75,7 @@ class Sandbox:
         )
         self.injector = FaultInjector(self.config.faults)
         self._stats = Stats()
-        self._stop = threading.Event()
+        self._reqlog = RequestLog() if cfg.log_requests else None
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -67,6 +95,8 @@ class Sandbox:
             stats=self._stats,
             stop=self._stop,
             truth_lines=self._truth_lines,
+            realtime=self.realtime,
+            reqlog=self._reqlog,
         )
         self._server = SandboxHTTPServer((self.config.host, self.config.port), app)
         self._thread = threading.Thread(
@@ -121,8 +151,16 @@ class Sandbox:
         return self._stats.snapshot()
 
     def reset_stats(self) -> None:
-        """Zero the counters."""
+        """Zero the counters and clear the request log."""
         self._stats.reset()
+        if self._reqlog is not None:
+            self._reqlog.clear()
+
+    def request_log(self) -> list[RequestLogEntry]:
+        """Every /v1 request since the start or the last ``reset_stats()`` (``log_requests``)."""
+        if self._reqlog is None:
+            raise RuntimeError("the request log is off: build the sandbox with log_requests=True")
+        return self._reqlog.entries()
 
     # -- ground truth -----------------------------------------------------------------
     def _at(self, at: datetime | None) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import socket
 import struct
 import sys
@@ -31,11 +32,13 @@ from . import reference
 from .auth import TokenStore, bearer_token
 from .calls import local_string
 from .clock import Clock, parse_iso
-from .config import SandboxConfig
+from .config import VARIANT_FIELDS, SandboxConfig
 from .faults import FaultDecision, FaultInjector, Faults
 from .people import Team
 from .query import QueryError, parse_call_query, parse_params
-from .ratelimit import TokenBucket, retry_after_header
+from .ratelimit import Verdict, build_limiter, reset_header, retry_after_header
+from .realtime import RealTime
+from .reqlog import PageFacts, RequestLog
 from .stats import Stats
 from .store import CallStore
 
@@ -63,13 +66,21 @@ SPOOL_BYTES = 32 << 20
 
 @dataclass
 class Request:
-    """What the app needs from an HTTP request."""
+    """What the app needs from an HTTP request (``arrived_at`` is set at the limiter)."""
 
     method: str
     path: str
     query: str
     headers: dict[str, str]
     body: bytes
+    arrived_at: float | None = None
+    _params: dict[str, list[str]] | None = None
+
+    def params(self) -> dict[str, list[str]]:
+        """The query string, parsed once."""
+        if self._params is None:
+            self._params = parse_params(self.query)
+        return self._params
 
 
 @dataclass
@@ -87,6 +98,7 @@ class Response:
     stream: IO[bytes] | None = None
     length: int = 0
     reset: bool = False
+    page: PageFacts | None = None  # what a records page served, for the request log
 
 
 def json_response(
@@ -113,6 +125,8 @@ class SandboxApp:
         stats: Stats,
         stop: threading.Event,
         truth_lines: Callable[[float], Iterator[bytes]],
+        realtime: RealTime,
+        reqlog: RequestLog | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -123,7 +137,27 @@ class SandboxApp:
         self.stats = stats
         self.stop = stop
         self.truth_lines = truth_lines
-        self.bucket = TokenBucket(config.rate_limit) if config.rate_limit else None
+        self.realtime = realtime
+        self.reqlog = reqlog
+        # Monotonic + this = epoch seconds (captured once: calendar windows and Reset).
+        self.epoch_offset = realtime.time() - realtime.monotonic()
+        self.limiter = None
+        if config.rate_limit:
+            n, period = config.rate_limit_window
+            self.limiter = build_limiter(
+                config.rate_limit_kind,
+                config.rate_limit,
+                n=n,
+                period=period,
+                epoch_offset=self.epoch_offset,
+            )
+        self._arrival_lock = threading.Lock()
+        self._jitter_lock = threading.Lock()
+        self._jitter = (
+            random.Random(f"acefone-sandbox:{config.variant_seed}:jitter")
+            if config.arrival_jitter
+            else None
+        )
         self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {
             ("GET", "/v1/call/records"): self.call_records,
             ("GET", "/v1/users"): self.users,
@@ -157,25 +191,59 @@ class SandboxApp:
                 response = self._api(route, req)
             if not response.reset:
                 self.stats.status(response.status)
-            return response
+        if self.reqlog is not None:
+            self.reqlog.add(
+                method=req.method,
+                path=req.path,
+                params=req.params(),
+                status=0 if response.reset else response.status,
+                arrived_at=self.realtime.monotonic() if req.arrived_at is None else req.arrived_at,
+                page=response.page,
+            )
+        return response
 
     def _api(self, route: Callable[[Request], Response], req: Request) -> Response:
-        """Latency, faults and the rate limit wrapped around a route handler."""
+        """Jitter, latency, faults and the rate limit wrapped around a route handler."""
+        if self._jitter is not None:
+            with self._jitter_lock:
+                delay = self._jitter.uniform(0.0, self.config.arrival_jitter)
+            self.realtime.wait(delay)
         if self.config.latency:
-            self.stop.wait(self.config.latency)
+            self.realtime.wait(self.config.latency)
         decision = self.injector.draw(is_login=req.path in LOGIN_PATHS)
         if decision.slow:
             self.stats.fault("slow")
-            self.stop.wait(self.injector.faults.slow_seconds)
+            self.realtime.wait(self.injector.slow_seconds)
         if decision.kind == "reset":
             self.stats.fault("reset")
             return Response(0, reset=True)
-        if self.bucket is not None:
-            wait = self.bucket.take()
-            if wait > 0:
-                return self._too_many(wait)
+        verdict = self._arrive(req)
+        if verdict is not None and not verdict.allowed:
+            self.stats.rate_limited("limiter")
+            return self._too_many(verdict.wait, verdict, req.arrived_at)
+        response = self._answer(route, req, decision)
+        if verdict is not None and self.config.rate_limit_headers:
+            response.headers[:0] = [
+                ("X-RateLimit-Limit", str(verdict.limit)),
+                ("X-RateLimit-Remaining", str(verdict.remaining)),
+            ]
+        return response
+
+    def _arrive(self, req: Request) -> Verdict | None:
+        """The request reaches the limiter: stamp it, count it, let the limiter decide."""
+        with self._arrival_lock:
+            now = self.realtime.monotonic()
+            req.arrived_at = now
+            self.stats.arrival(now)
+            return self.limiter.take(now) if self.limiter is not None else None
+
+    def _answer(
+        self, route: Callable[[Request], Response], req: Request, decision: FaultDecision
+    ) -> Response:
         if decision.kind in ("429", "5xx", "invalid_json", "success_false"):
             self.stats.fault(decision.kind)
+            if decision.kind == "429":
+                self.stats.rate_limited("fault")
             return self._fault_response(decision)
         if req.path in self.config.denied_paths and self._authorized(req) is None:
             return json_response(403, FORBIDDEN)
@@ -186,17 +254,26 @@ class SandboxApp:
             response.body = response.body[:cut]
         return response
 
-    def _too_many(self, wait: float) -> Response:
-        headers = [("Retry-After", retry_after_header(wait))] if self.config.retry_after else []
+    def _too_many(
+        self, wait: float, verdict: Verdict | None = None, arrived_at: float | None = None
+    ) -> Response:
+        """429 "Too Many Attempts."; a limiter's carries the Laravel headers when asked."""
+        laravel = verdict is not None and arrived_at is not None and self.config.rate_limit_headers
+        headers = []
+        if laravel:
+            headers += [("X-RateLimit-Limit", str(verdict.limit)), ("X-RateLimit-Remaining", "0")]
+        if self.config.retry_after:
+            headers.append(("Retry-After", retry_after_header(wait)))
+        if laravel:
+            epoch = arrived_at + self.epoch_offset
+            headers.append(("X-RateLimit-Reset", reset_header(epoch, wait)))
         return Response(429, TOO_MANY, JSON, headers)
 
     def _fault_response(self, decision: FaultDecision) -> Response:
         if decision.kind == "429":
             return self._too_many(1.0)
         if decision.kind == "5xx":
-            phrase = HTTPStatus(decision.status).phrase
-            page = GATEWAY_PAGE.format(code=decision.status, phrase=phrase).encode()
-            return Response(decision.status, page, HTML)
+            return _gateway_page(decision.status)
         if decision.kind == "invalid_json":
             return Response(200, MAINTENANCE_PAGE, HTML)
         return Response(200, TOO_MANY, JSON)  # success_false: HTTP 200, throttled body
@@ -214,22 +291,44 @@ class SandboxApp:
         denied = self._authorized(req)
         if denied is not None:
             return denied
+        cfg = self.config
         now_ts = self.clock.timestamp()
         try:
             query = parse_call_query(
-                req.query,
+                req.params(),
                 now_local=local_string(now_ts, self.store.plan.tz),
-                default_limit=self.config.default_limit,
-                page_size_max=self.config.page_size_max,
+                default_limit=cfg.default_limit,
+                page_size_max=cfg.page_size_max,
+                ignore_limit=cfg.ignore_limit,
             )
         except QueryError as exc:
             return json_response(400, {"success": False, "message": str(exc)})
-        body, size, _ = self.store.page(query, now_ts)
-        self.stats.page(size)
-        if self.config.seconds_per_page:
+        if cfg.slow_page_above is not None and query.limit > cfg.slow_page_above:
+            # "very slow with a large page size over a busy day" (notes §2)
+            self.stats.fault("slow_page")
+            if cfg.slow_page_fault == "504":
+                return _gateway_page(504)
+            self.realtime.wait(self.injector.slow_seconds)
+        served = self.store.page(query, now_ts, want_ids=self.reqlog is not None)
+        self.stats.page(served.size)
+        if cfg.latency_per_record:
+            self.realtime.wait(served.size * cfg.latency_per_record)
+        if cfg.seconds_per_page:
             # Real reads take time: calls end and CDRs land while a window is being paged.
-            self.clock.advance(timedelta(seconds=self.config.seconds_per_page))
-        return Response(200, body)
+            self.clock.advance(timedelta(seconds=cfg.seconds_per_page))
+        response = Response(200, served.body)
+        if self.reqlog is not None:
+            response.page = PageFacts(
+                count=served.count,
+                true_count=served.true_count,
+                size=served.size,
+                page=query.page,
+                limit=served.limit,
+                ids=served.ids,
+                from_local=query.from_local,
+                to_local=query.to_local,
+            )
+        return response
 
     def users(self, req: Request) -> Response:
         """``GET /v1/users``: cursor pages by ``last_seen_id``."""
@@ -242,6 +341,8 @@ class SandboxApp:
         page = reference.users_page(
             self.team, limit=min(limit, self.config.page_size_max), last_seen_id=last_seen
         )
+        if self.config.users_number_style != "int":
+            page = reference.restyle_numbers(page, self.config.users_number_style)
         return json_response(200, page)
 
     def departments(self, req: Request) -> Response:
@@ -274,37 +375,56 @@ class SandboxApp:
 
     # -- /_sandbox admin ----------------------------------------------------------------
     def admin(self, req: Request) -> Response:
-        """Test/script controls: clock, truth, stats, faults, revocation."""
-        key = (req.method, req.path.rstrip("/"))
+        """Test/script controls: clock, truth, stats, faults, revocation, the request log."""
+        handler = self._admin_routes.get((req.method, req.path.rstrip("/")))
+        if handler is None:
+            return json_response(404, {"error": f"no admin endpoint {req.method} {req.path}"})
         try:
-            if key == ("GET", "/_sandbox/clock"):
-                return json_response(200, {"now": self.clock.now().isoformat()})
-            if key == ("POST", "/_sandbox/clock"):
-                return self._admin_clock(_json_body(req))
-            if key == ("GET", "/_sandbox/truth"):
-                return self._admin_truth(req)
-            if key == ("GET", "/_sandbox/stats"):
-                return json_response(200, self.stats.snapshot())
-            if key == ("POST", "/_sandbox/stats/reset"):
-                self.stats.reset()
-                return json_response(200, self.stats.snapshot())
-            if key == ("GET", "/_sandbox/faults"):
-                return json_response(200, self.injector.faults.to_dict())
-            if key == ("POST", "/_sandbox/faults"):
-                faults = Faults.from_dict(_json_body(req))
-                self.injector.configure(faults)
-                return json_response(200, faults.to_dict())
-            if key == ("POST", "/_sandbox/revoke"):
-                token = _json_body(req).get("token")
-                if not isinstance(token, str) or not token:
-                    raise ValueError('body must be {"token": "<token>"}')
-                self.tokens.revoke(token)
-                return json_response(200, {"revoked": True})
-            if key == ("GET", "/_sandbox/info"):
-                return json_response(200, self.info())
+            return handler(req)
         except (ValueError, TypeError) as exc:
             return json_response(400, {"error": str(exc)})
-        return json_response(404, {"error": f"no admin endpoint {req.method} {req.path}"})
+
+    @property
+    def _admin_routes(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
+        return {
+            ("GET", "/_sandbox/clock"): lambda _: json_response(
+                200, {"now": self.clock.now().isoformat()}
+            ),
+            ("POST", "/_sandbox/clock"): lambda r: self._admin_clock(_json_body(r)),
+            ("GET", "/_sandbox/truth"): self._admin_truth,
+            ("GET", "/_sandbox/stats"): lambda _: json_response(200, self.stats.snapshot()),
+            ("POST", "/_sandbox/stats/reset"): self._admin_reset_stats,
+            ("GET", "/_sandbox/faults"): lambda _: json_response(
+                200, self.injector.faults.to_dict()
+            ),
+            ("POST", "/_sandbox/faults"): self._admin_faults,
+            ("POST", "/_sandbox/revoke"): self._admin_revoke,
+            ("GET", "/_sandbox/info"): lambda _: json_response(200, self.info()),
+            ("GET", "/_sandbox/requests"): self._admin_requests,
+        }
+
+    def _admin_reset_stats(self, _: Request) -> Response:
+        self.stats.reset()
+        if self.reqlog is not None:
+            self.reqlog.clear()
+        return json_response(200, self.stats.snapshot())
+
+    def _admin_faults(self, req: Request) -> Response:
+        faults = Faults.from_dict(_json_body(req))
+        self.injector.configure(faults)
+        return json_response(200, faults.to_dict())
+
+    def _admin_revoke(self, req: Request) -> Response:
+        token = _json_body(req).get("token")
+        if not isinstance(token, str) or not token:
+            raise ValueError('body must be {"token": "<token>"}')
+        self.tokens.revoke(token)
+        return json_response(200, {"revoked": True})
+
+    def _admin_requests(self, _: Request) -> Response:
+        if self.reqlog is None:
+            raise ValueError("the request log is off: start with log_requests / --log-requests")
+        return Response(200, self.reqlog.jsonl(), NDJSON)
 
     def info(self) -> dict[str, Any]:
         """Non-secret facts about the account, for scripts."""
@@ -321,6 +441,7 @@ class SandboxApp:
             "default_limit": cfg.default_limit,
             "generated_calls": self.store.total_calls(),
             "now": self.clock.now().isoformat(),
+            "variants": {name: getattr(cfg, name) for name in VARIANT_FIELDS},
         }
 
     def _admin_clock(self, body: dict[str, Any]) -> Response:
@@ -348,16 +469,26 @@ class SandboxApp:
         return Response(200, content_type=NDJSON, stream=spool, length=length)
 
 
+def _gateway_page(status: int) -> Response:
+    """API Gateway's HTML error page."""
+    page = GATEWAY_PAGE.format(code=status, phrase=HTTPStatus(status).phrase).encode()
+    return Response(status, page, HTML)
+
+
 def _iso_day(ordinal: int) -> str:
     return date.fromordinal(ordinal).isoformat()
 
 
 def _int_param(params: dict[str, list[str]], key: str, default: int | None, *, minimum: int) -> Any:
+    """The first usable integer value; numeric strings such as "12.0" count, as in PHP."""
     for value in params.get(key, ()):
         try:
             number = int(value)
         except ValueError:
-            continue
+            try:
+                number = int(float(value))
+            except (ValueError, OverflowError):
+                continue
         if number >= minimum:
             return number
     return default

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +26,9 @@ class Stats:
             self._pages = 0
             self._records = 0
             self._429 = 0
+            self._429_causes = {"limiter": 0, "fault": 0}
+            self._arrivals: deque[float] = deque()
+            self._max_arrivals = 0
             self._max_in_flight = getattr(self, "_in_flight", 0)
             self._in_flight = getattr(self, "_in_flight", 0)
 
@@ -50,6 +53,20 @@ class Stats:
             if code == 429:
                 self._429 += 1
 
+    def arrival(self, at: float) -> None:
+        """An arrival at the limiter (monotonic ``at``, non-decreasing across calls)."""
+        with self._lock:
+            arrivals = self._arrivals
+            while arrivals and arrivals[0] <= at - 1.0:
+                arrivals.popleft()
+            arrivals.append(at)
+            self._max_arrivals = max(self._max_arrivals, len(arrivals))
+
+    def rate_limited(self, cause: str) -> None:
+        """Who sent a 429: the ``limiter`` or an injected ``fault``."""
+        with self._lock:
+            self._429_causes[cause] += 1
+
     def fault(self, kind: str) -> None:
         """Record an injected fault."""
         with self._lock:
@@ -69,6 +86,8 @@ class Stats:
                 "requests_by_path": dict(self._paths),
                 "responses_by_status": dict(self._statuses),
                 "rate_limited_429": self._429,
+                "rate_limited_by_cause": dict(self._429_causes),
+                "max_arrivals_in_any_second": self._max_arrivals,
                 "pages_served": self._pages,
                 "records_served": self._records,
                 "faults_injected": dict(self._faults),

@@ -10,14 +10,30 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from array import array
-from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from typing import Any
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from .calls import DIRECTIONS, INBOUND, Call, DayPlan, day_call_count, generate_day, local_midnight
+from .bounds import Bounds
+from .calls import (
+    DIRECTIONS,
+    INBOUND,
+    LOCAL_FORMAT,
+    Call,
+    DayPlan,
+    day_call_count,
+    fixed_offset,
+    generate_day,
+    local_midnight,
+    local_string,
+)
+from .envelope import Envelope
+from .ordering import Ties
 from .people import normalize_number
 from .query import CallQuery
 from .records import build_record, call_id_of
@@ -30,13 +46,25 @@ MATCH_CACHE_SIZE = 16
 class Day:
     """One generated local day: calls sorted by (local start, id) and their encoded versions."""
 
-    __slots__ = ("calls", "encoded", "locals", "ordinal")
+    __slots__ = ("calls", "encoded", "ends", "locals", "ordinal")
 
     def __init__(self, ordinal: int, calls: list[Call]) -> None:
         self.ordinal = ordinal
         self.calls = calls
         self.locals = [c.local for c in calls]
+        self.ends: list[str] | None = None  # local hangup strings, built on first need
         self.encoded: dict[tuple[int, bool, bool], bytes] = {}
+
+
+class ServedPage(NamedTuple):
+    """One records page: the body and the facts the stats and the request log keep."""
+
+    body: bytes
+    size: int
+    true_count: int
+    count: int | None  # as reported (None when the envelope omits it)
+    limit: int
+    ids: tuple[str, ...]
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
@@ -55,11 +83,24 @@ class CallStore:
         *,
         order: str,
         max_cached_calls: int = 200_000,
+        bounds: Bounds | None = None,
+        sort_key: str = "second",
+        unstable_ties: bool = False,
+        variant_seed: int = 0,
+        envelope: Envelope | None = None,
+        past_end: str = "empty",
     ) -> None:
         self.plan = plan
         self.first = first_day.toordinal()
         self.last = last_day.toordinal()
         self.order = order
+        self.bounds = bounds or Bounds()
+        self.sort_key = sort_key
+        self.unstable_ties = unstable_ties
+        self.variant_seed = variant_seed
+        self.envelope = envelope or Envelope()
+        self.past_end = past_end
+        self._tie_requests = 0  # records requests served with unstable ties (the tie seed)
         self.max_cached_calls = max_cached_calls
         self._lock = threading.RLock()
         self._days: OrderedDict[int, Day] = OrderedDict()
@@ -136,7 +177,13 @@ class CallStore:
 
     # -- queries ----------------------------------------------------------------------
     def matches(self, query: CallQuery, now_ts: float) -> array:
-        """Packed references of every call matching ``query`` at ``now_ts``, in serving order."""
+        """Packed references of every call matching ``query`` at ``now_ts``, in serving order.
+
+        With ``unstable_ties`` this is the order before the per-request tie permutation.
+        """
+        return self._matched(query, now_ts)[0]
+
+    def _matched(self, query: CallQuery, now_ts: float) -> tuple[array, Ties | None]:
         key = (query.filter_key(), now_ts)
         with self._lock:
             cached = self._matches.get(key)
@@ -149,30 +196,98 @@ class CallStore:
                 self._matches.popitem(last=False)
             return result
 
-    def _scan(self, query: CallQuery, now_ts: float) -> array:
+    def _scan(self, query: CallQuery, now_ts: float) -> tuple[array, Ties | None]:
+        """The matching set in serving order, and its tie runs when ties are unstable."""
+        hits = self._hits(query, now_ts)
+        if self.order == "shuffled":
+            keyed = sorted((call.shuffle, call.oid, packed) for _, call, packed in hits)
+            out = array("q", (packed for _, _, packed in keyed))
+            return out, Ties.whole(len(out)) if self.unstable_ties else None
+        if self.sort_key == "day":
+            chunks = []
+            for _, day_hits in groupby(hits, key=itemgetter(0)):
+                keyed = sorted((call.shuffle, call.oid, packed) for _, call, packed in day_hits)
+                chunks.append(array("q", (packed for _, _, packed in keyed)))
+            return self._by_day(chunks)
+        return self._by_second(hits)
+
+    def _hits(self, query: CallQuery, now_ts: float) -> Iterator[tuple[int, Call, int]]:
+        """(day ordinal, call, packed ref) of each match, in (local start, id) order."""
         predicate = self._predicate(query)
-        first = max(self.first, date.fromisoformat(query.from_local[:10]).toordinal())
-        last = min(self.last, date.fromisoformat(query.to_local[:10]).toordinal())
-        shuffled = self.order == "shuffled"
-        keyed: list[tuple[int, str, int]] = []
-        out = array("q")
+        window = self.bounds.window(query.from_local, query.to_local)
+        inside = window.contains() if self.bounds.on_end else None
+        # A call ending inside the window may have started the local day before.
+        first = max(self.first, window.first_day() - (1 if inside else 0))
+        last = min(self.last, window.last_day())
         for ordinal in range(first, last + 1):
             day = self.day(ordinal)
-            lo = bisect_left(day.locals, query.from_local)
-            hi = bisect_right(day.locals, query.to_local)
+            if inside is not None:
+                ends = self.end_locals(day)
+                candidates = [c for c, end in zip(day.calls, ends, strict=True) if inside(end)]
+            else:
+                lo, hi = window.slice(day.locals)
+                candidates = day.calls[lo:hi]
             base = (ordinal - self.first) << INDEX_BITS
-            for call in day.calls[lo:hi]:
+            for call in candidates:
                 if call.visible <= now_ts and predicate(call):
-                    if shuffled:
-                        keyed.append((call.shuffle, call.oid, base | call.index))
-                    else:
-                        out.append(base | call.index)
-        if shuffled:
-            keyed.sort()
-            out = array("q", (packed for _, _, packed in keyed))
-        elif self.order == "newest":
+                    yield ordinal, call, base | call.index
+
+    def _by_second(self, hits: Iterator[tuple[int, Call, int]]) -> tuple[array, Ties | None]:
+        """Sorted on the local start second (then id, unless ties are unstable)."""
+        out = array("q")
+        if not self.unstable_ties:
+            out.extend(packed for _, _, packed in hits)
+            if self.order == "newest":
+                out.reverse()
+            return out, None
+        runs: list[tuple[int, int]] = []  # ascending runs of one local second
+        run_start, prev_local = 0, ""
+        for _, call, packed in hits:
+            if call.local != prev_local:
+                if len(out) - run_start > 1:
+                    runs.append((run_start, len(out)))
+                run_start, prev_local = len(out), call.local
+            out.append(packed)
+        if len(out) - run_start > 1:
+            runs.append((run_start, len(out)))
+        if self.order == "newest":
             out.reverse()
-        return out
+            n = len(out)
+            runs = [(n - end, n - start) for start, end in reversed(runs)]
+        return out, Ties(array("q", (s for s, _ in runs)), array("q", (e for _, e in runs)))
+
+    def _by_day(self, chunks: list[array]) -> tuple[array, Ties | None]:
+        """Days in order, rows of one day in a fixed arbitrary order: every day one tie run."""
+        if self.order == "newest":
+            chunks.reverse()
+        out = array("q")
+        starts, ends = array("q"), array("q")
+        for chunk in chunks:
+            if len(chunk) > 1:
+                starts.append(len(out))
+                ends.append(len(out) + len(chunk))
+            out.extend(chunk)
+        return out, Ties(starts, ends) if self.unstable_ties else None
+
+    def end_locals(self, day: Day) -> list[str]:
+        """Local wall-clock hangup strings of ``day``'s calls, aligned with ``day.calls``."""
+        with self._lock:
+            if day.ends is None:
+                tz = self.plan.tz
+                offsets: dict[int, int | None] = {}
+                ends = []
+                for call in day.calls:
+                    hour = call.end // 3600
+                    if hour not in offsets:
+                        offsets[hour] = fixed_offset(tz, hour * 3600, hour * 3600 + 3599)
+                    offset = offsets[hour]
+                    ends.append(
+                        time.strftime(LOCAL_FORMAT, time.gmtime(call.end + offset))
+                        if offset is not None
+                        else local_string(call.end, tz)
+                    )
+                day.ends = ends
+            return day.ends
 
     def _predicate(self, q: CallQuery) -> Callable[[Call], bool]:
         """Compile the query's filters into one function (only the filters present)."""
@@ -211,24 +326,41 @@ class CallStore:
             _when(q.call_id, lambda c: call_id_of(c) == q.call_id),
         ]
 
-    def page(self, query: CallQuery, now_ts: float) -> tuple[bytes, int, int]:
-        """The response body for ``query`` at ``now_ts``, plus (rows on page, total count)."""
+    def page(self, query: CallQuery, now_ts: float, *, want_ids: bool = False) -> ServedPage:
+        """The response for ``query`` at ``now_ts`` (``ids`` only when ``want_ids``)."""
+        limit = query.limit
         with self._lock:
-            found = self.matches(query, now_ts)
-            offset = (query.page - 1) * query.limit
-            refs = found[offset : offset + query.limit]
+            found, ties = self._matched(query, now_ts)
+            total = len(found)
+            offset = (query.page - 1) * limit
+            if offset >= total and total and self.past_end == "repeat_last":
+                offset = (total - 1) // limit * limit  # the last non-empty page
+            stop = min(total, offset + limit)
+            if ties is not None:
+                self._tie_requests += 1
+                positions = ties.positions(offset, stop, self.variant_seed, self._tie_requests)
+                refs: Sequence[int] = [found[p] for p in positions]
+            else:
+                refs = found[offset:stop]
             parts = []
+            ids = []
             for packed in refs:
                 day = self.day(self.first + (packed >> INDEX_BITS))
-                parts.append(self.encoded(day, day.calls[packed & INDEX_MASK], now_ts))
-        body = b'{"count":%d,"limit":%d,"size":%d,"page":%d,"results":[%b]}' % (
-            len(found),
-            query.limit,
-            len(parts),
-            query.page,
-            b",".join(parts),
+                call = day.calls[packed & INDEX_MASK]
+                parts.append(self.encoded(day, call, now_ts))
+                if want_ids:
+                    ids.append(call.oid)
+        body = self.envelope.body(
+            true_count=total, limit=limit, size=len(parts), page=query.page, rows=b",".join(parts)
         )
-        return body, len(parts), len(found)
+        return ServedPage(
+            body=body,
+            size=len(parts),
+            true_count=total,
+            count=self.envelope.reported_count(total),
+            limit=limit,
+            ids=tuple(ids),
+        )
 
     # -- ground truth -----------------------------------------------------------------
     def iter_calls(self) -> Iterator[tuple[Day, Call]]:

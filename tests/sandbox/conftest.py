@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tap_acefone.sandbox import Sandbox, SandboxConfig
+from tap_acefone.sandbox import RealTime, Sandbox, SandboxConfig, TruthRow
 
 BASE_NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 TOKEN = "sandbox-static-token"
@@ -44,13 +44,30 @@ def fetch_all(
         page += 1
 
 
+def start_key(row: TruthRow) -> str:
+    """The record's local start, as the API compares it: ``date + " " + time``."""
+    return f"{row.record['date']} {row.record['time']}"
+
+
+def end_key(row: TruthRow, sb: Sandbox) -> str:
+    """The call's true local end (whatever its ``end_stamp`` field shows)."""
+    return row.ended_at.astimezone(sb.config.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def served_ids(
+    session: requests.Session, sb: Sandbox, params: dict[str, Any], *, limit: int = 100
+) -> list[str]:
+    """Ids of every record a full pass over the window serves, in order."""
+    return [r["id"] for r in fetch_all(session, sb.url, params, limit=limit)]
+
+
 @pytest.fixture
 def start_sandbox() -> Iterator[Callable[..., Sandbox]]:
     """Factory: ``start_sandbox(**config_overrides)`` -> a running sandbox, stopped at teardown."""
     started: list[Sandbox] = []
 
-    def start(**overrides: Any) -> Sandbox:
-        sb = Sandbox(make_config(**overrides)).start()
+    def start(*, realtime: RealTime | None = None, **overrides: Any) -> Sandbox:
+        sb = Sandbox(make_config(**overrides), realtime=realtime).start()
         started.append(sb)
         return sb
 

@@ -48,6 +48,29 @@ FLAGS = [
     "--fault-login",
     "--export",
     "--future-days",
+    "--from-bound",
+    "--to-bound",
+    "--filter-on",
+    "--bound-granularity",
+    "--sort-key",
+    "--unstable-ties",
+    "--variant-seed",
+    "--number-style",
+    "--omit-count",
+    "--users-number-style",
+    "--omit-limit",
+    "--past-end",
+    "--ignore-limit",
+    "--count-offset",
+    "--burst-calls",
+    "--rate-limit-kind",
+    "--rate-limit-period",
+    "--arrival-jitter",
+    "--rate-limit-headers",
+    "--slow-page-above",
+    "--slow-page-fault",
+    "--latency-per-record",
+    "--log-requests",
 ]
 
 
@@ -79,6 +102,22 @@ def test_help_documents_every_knob():
         (["--rate-limit", "0"], "--rate-limit"),
         (["--order", "random"], "--order"),
         (["--latency", "-1"], "--latency"),
+        (["--to-bound", "open"], "--to-bound"),
+        (["--bound-granularity", "day", "--to-bound", "exclusive"], "--to-bound"),
+        (["--bound-granularity", "day", "--from-bound", "exclusive"], "--from-bound"),
+        (["--number-style", "hex"], "--number-style"),
+        (["--users-number-style", "str"], "--users-number-style"),
+        (["--burst-calls", "-1"], "--burst-calls"),
+        (["--count-offset", "x"], "--count-offset"),
+        (["--rate-limit-kind", "sliding_window"], "--rate-limit"),
+        (["--rate-limit", "0.4", "--rate-limit-kind", "fixed_window"], "--rate-limit-period"),
+        (["--rate-limit", "2", "--rate-limit-period", "minute"], "--rate-limit-period"),
+        (["--rate-limit-headers"], "--rate-limit-headers"),
+        (["--arrival-jitter", "-0.1"], "--arrival-jitter"),
+        (["--slow-page-above", "-5"], "--slow-page-above"),
+        (["--slow-page-fault", "503"], "--slow-page-fault"),
+        (["--latency-per-record", "nan"], "--latency-per-record"),
+        (["--variant-seed", "1.5"], "--variant-seed"),
     ],
 )
 def test_bad_flag_values_exit_2_with_one_line(args, flag):
@@ -101,6 +140,38 @@ def test_bare_defaults():
     assert config.api_tokens == ("sandbox-static-token",)
     assert config.logins == {"ops@example.com": "sandbox-password"}
     assert config.faults == Faults()
+    assert config == SandboxConfig(port=8417, now=config.now), "every variant is off"
+
+
+def test_variant_flags_map_onto_the_config():
+    args = build_parser().parse_args(
+        [
+            "--from-bound", "exclusive", "--to-bound", "exclusive", "--filter-on", "end",
+            "--sort-key", "day", "--unstable-ties", "--variant-seed", "4",
+            "--number-style", "string", "--omit-count", "--omit-limit",
+            "--users-number-style", "float",
+            "--past-end", "repeat_last", "--ignore-limit", "--count-offset", "-2",
+            "--burst-calls", "300", "--rate-limit", "3", "--rate-limit-kind", "fixed_window",
+            "--rate-limit-period", "minute", "--arrival-jitter", "0.05",
+            "--rate-limit-headers", "--slow-page-above", "200", "--slow-page-fault", "504",
+            "--latency-per-record", "0.002", "--log-requests",
+        ]
+    )  # fmt: skip
+    config = config_from_args(args)
+    assert (config.from_bound, config.to_bound, config.filter_on) == ("exclusive",) * 2 + ("end",)
+    assert config.bound_granularity == "second"
+    assert (config.sort_key, config.unstable_ties, config.variant_seed) == ("day", True, 4)
+    assert (config.number_style, config.omit_count, config.omit_limit) == ("string", True, True)
+    assert (config.past_end, config.ignore_limit, config.count_offset) == ("repeat_last", True, -2)
+    assert config.users_number_style == "float"
+    assert config.burst_calls == 300
+    assert (config.rate_limit_kind, config.rate_limit_period) == ("fixed_window", "minute")
+    assert config.rate_limit_window == (180, 60)
+    assert (config.arrival_jitter, config.rate_limit_headers) == (0.05, True)
+    assert (config.slow_page_above, config.slow_page_fault) == (200, "504")
+    assert (config.latency_per_record, config.log_requests) == (0.002, True)
+    day = config_from_args(build_parser().parse_args(["--bound-granularity", "day"]))
+    assert day.bound_granularity == "day"
 
 
 def test_flags_map_onto_the_config():
