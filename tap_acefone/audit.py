@@ -38,6 +38,7 @@ class WindowAudit:
     notes: list[RequestNote] = field(default_factory=list)
     complete: bool = True
     date_only: bool = False
+    clock_mismatches: int = 0
 
     def read_whole(self, tally: QueryTally) -> None:
         """Count a read of the whole window (its count is the window's count)."""
@@ -102,13 +103,19 @@ class WindowAudit:
             "complete": self.complete,
             "shortfall": self.shortfall,
             "date_only": self.date_only,
+            "clock_mismatches": self.clock_mismatches,
         }
 
     def describe(self) -> str:
         """The log line's numbers."""
         count = "no count" if self.api_count is None else f"count {self.api_count}"
+        clocks = (
+            f", {self.clock_mismatches} records whose own clock disagrees with started_at"
+            if self.clock_mismatches
+            else ""
+        )
         return (
             f"{self.pages} pages, {self.requests} requests, {count}, "
             f"{len(self.served)} distinct served, {self.emitted} records emitted, "
-            f"{self.passes} passes, {self.splits} splits, {self.seconds:.1f} s"
+            f"{self.passes} passes, {self.splits} splits, {self.seconds:.1f} s{clocks}"
         )

@@ -97,6 +97,8 @@ class LoginAuthenticator(AcefoneAuthenticator):
         self._token: str | None = None
         self._renew_at = 0.0
         self._expires_at = 0.0
+        # What the API said the last token it granted lives (`expires_in`), for the probe.
+        self.granted_seconds: float | None = None
 
     @override
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -114,6 +116,16 @@ class LoginAuthenticator(AcefoneAuthenticator):
                 self._refresh()
             assert self._token is not None
             return self._token
+
+    def renew(self) -> bool:
+        """Refresh the token now, as before its expiry; False if the API made us log in again.
+
+        The probe uses it to learn whether `/v1/auth/refresh` works on this account.
+        """
+        with self._lock:
+            if self._token is None:
+                self._login()
+            return self._refresh()
 
     @override
     def invalidate(self) -> None:
@@ -133,7 +145,7 @@ class LoginAuthenticator(AcefoneAuthenticator):
 
         self._retry(attempt, "POST /v1/auth/login")
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> bool:
         assert self._token is not None
         headers = {"Authorization": bearer_value(self._token)}
 
@@ -147,6 +159,8 @@ class LoginAuthenticator(AcefoneAuthenticator):
         if not self._retry(attempt, "POST /v1/auth/refresh"):
             self._token = None
             self._login()
+            return False
+        return True
 
     def _accept(self, response: requests.Response, *, action: str) -> None:
         body = _json_or_none(response)
@@ -161,6 +175,7 @@ class LoginAuthenticator(AcefoneAuthenticator):
                 "Check email and password; repeated failures can lock the account."
             )
         lifetime = _lifetime(body.get("expires_in"))
+        self.granted_seconds = lifetime if body.get("expires_in") is not None else None
         now = self._clock()
         self._token = token
         self._expires_at = now + lifetime

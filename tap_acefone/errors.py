@@ -78,3 +78,11 @@ class SmallerPagesError(Exception):
 
 class AbandonedError(Exception):
     """A fetched-ahead request whose result nobody will read any more (the run is ending)."""
+
+
+class TimezoneMismatchError(AcefoneError):
+    """The records' own clocks say the account keeps another time zone than `timezone`."""
+
+
+class ApiProfileMismatchError(AcefoneError):
+    """The API serves something the pinned `api_profile` says it never would."""

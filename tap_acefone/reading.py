@@ -29,7 +29,8 @@ from tap_acefone.dedupe import RecentIds, last_match
 from tap_acefone.errors import SmallerPagesError
 from tap_acefone.pages import Page
 from tap_acefone.prefetch import Prefetcher
-from tap_acefone.windows import Window, iso_utc
+from tap_acefone.selfchecks import SyncChecks
+from tap_acefone.windows import DayWindow, Window, iso_utc
 
 # A part that splitting cannot narrow is read again until it is complete, or until reads in
 # a row bring no new call for as long as a call the API holds would have shown up by then with
@@ -79,6 +80,8 @@ class RunRead:
     notes: dict[int, list[RequestNote]] = field(default_factory=dict)
     reads: dict[int, Iterator[int]] = field(default_factory=dict)
     date_only_logged: bool = False
+    # Probe hook (issue 17): the timezone and api_profile self-checks of this run.
+    checks: SyncChecks | None = None
 
     def in_tail(self, started: float | None) -> bool:
         """Whether a call started in the tail read beyond `end_date`."""
@@ -118,6 +121,7 @@ class WindowReader:
         self._page_size = page_size
         self._tz = tz
         self._logger = logger
+        self._checks = run.checks or SyncChecks(tz, logger=logger)
 
     def read_window(
         self, index: int, plan: WindowPlan, following: WindowPlan | None
@@ -126,9 +130,27 @@ class WindowReader:
         audit = WindowAudit(plan.window, plan.query, notes=self._run.notes_of(index))
         tally = yield from self._read(index, 0, plan.query, audit, following)
         audit.read_whole(tally)
+        if isinstance(plan.query, DayWindow) and not audit.date_only:  # api_profile hook
+            tally = yield from self._read_day_again(index, plan.query, audit)
         if not tally.complete:
             yield from self._close_shortfall(index, tally, audit)
+        self._checks.window_read(audit.window)  # self-check hook: before the bookmark
         return audit
+
+    def _read_day_again(
+        self, index: int, day: DayWindow, audit: WindowAudit
+    ) -> Generator[Record, None, QueryTally]:
+        """A day asked by its first second served no call outside it: read it safely.
+
+        Either the day is empty or the API honours the time of day (a wrong `granularity`
+        pin); the plain window's bounds are right under every API.
+        """
+        audit.query = day.as_window()
+        tally = yield from self._read(index, self._run.next_read(index), audit.query, audit)
+        audit.read_whole(tally)
+        if not audit.date_only and tally.ids:
+            self._checks.day_pin_contradicted(day)
+        return tally
 
     def _read(
         self,
@@ -182,8 +204,12 @@ class WindowReader:
     def _emit(
         self, page: Page, bounds: tuple[str, str], tally: QueryTally, audit: WindowAudit
     ) -> Iterator[dict[str, Any]]:
-        """The page's records this run has not emitted yet (and that are not in the tail)."""
-        run = self._run
+        """The page's records this run has not emitted yet (and that are not in the tail).
+
+        They are written only once the self-checks have judged the whole page.
+        """
+        run, checks = self._run, self._checks
+        fresh: list[Record] = []
         for row in page.rows:
             record = self._conform(row, page.clean)
             if record is None:
@@ -192,13 +218,17 @@ class WindowReader:
             tally.note_instant(started)
             if not audit.date_only and outside(row, bounds):
                 self._found_date_only(audit)
+            checks.served(row, bounds)  # self-check hook
             record_id = record["id"]
             if record_id in run.recent or run.in_tail(started):
                 continue
             ended = _epoch(record.get("ended_at"))
             run.recent.add(record_id, last_match(started, ended, record.get("call_duration")))
             audit.emitted += 1
-            yield record
+            audit.clock_mismatches += checks.emitted(record)  # self-check hook
+            fresh.append(record)
+        checks.page_read(audit.window, date_only=audit.date_only)  # self-check hook
+        yield from fresh
 
     def _found_date_only(self, audit: WindowAudit) -> None:
         audit.date_only = True

@@ -24,6 +24,7 @@ from singer_sdk import typing as th
 
 from tap_acefone import accounts
 from tap_acefone.phones import is_region
+from tap_acefone.profile import FILTER_ON, GRANULARITIES
 from tap_acefone.windows import parse_setting_instant
 
 API_HOSTS = {
@@ -159,6 +160,23 @@ _SCHEMA = th.PropertiesList(
         description="What to do when the API counts more calls in a window than it serves, even "
         "after the window is split and read again: fail (stop before the bookmark passes the "
         "window; the default) or continue (log it, record it in sync_windows, move on).",
+    ),
+    th.Property(
+        "api_profile",
+        th.ObjectType(
+            th.Property("filter_on", th.StringType, allowed_values=list(FILTER_ON)),
+            th.Property("granularity", th.StringType, allowed_values=list(GRANULARITIES)),
+            th.Property("check_record_clocks", th.BooleanType),
+            additional_properties=False,
+        ),
+        examples=[{"filter_on": "start", "granularity": "second"}],
+        title="API profile",
+        description="What acefone-probe found about this account's API, pinned so the tap "
+        "can skip safeguards it does not need (paste the probe's recommended value): "
+        "filter_on start (no read beyond end_date), granularity day (each local day asked "
+        "once), check_record_clocks false (no timezone self-check). Unset, the tap is exact "
+        "under every API behaviour; a pin the API contradicts stops the run or is read "
+        "around (see the README's Probe section).",
     ),
     th.Property(
         "recording_url_mode",

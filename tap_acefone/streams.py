@@ -38,10 +38,12 @@ from tap_acefone.errors import (
 )
 from tap_acefone.pages import Page
 from tap_acefone.prefetch import Prefetcher
+from tap_acefone.profile import ApiProfile
 from tap_acefone.reading import PageRequest, RunRead, WindowPlan, WindowReader
 from tap_acefone.records import RecordShaper, conform_call_record
 from tap_acefone.sdk_internals import FastRecordMessages, RecordWriter
-from tap_acefone.windows import Window, iso_utc, iter_windows
+from tap_acefone.selfchecks import SyncChecks
+from tap_acefone.windows import Window, iso_utc
 
 if TYPE_CHECKING:
     from tap_acefone.tap import TapAcefone
@@ -109,6 +111,7 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         self._shaper = RecordShaper(self.schema)
         self._page_size = int(self.config["page_size"])
         self._largest_page = 0
+        self._profile = ApiProfile.from_config(self.config)  # probe hook (issue 17)
 
     @property
     def account_tz(self) -> ZoneInfo:
@@ -119,7 +122,8 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """Window bounds in local time, the page, the page size and the configured filters."""
         assert context is not None
-        window = Window(context["window_start"], context["window_end"])
+        # The query itself when known: a DayWindow (api_profile) asks other bounds.
+        window = context.get("query") or Window(context["window_start"], context["window_end"])
         from_date, to_date = window.query_bounds(self.account_tz)
         params: dict[str, Any] = {
             "from_date": from_date,
@@ -147,7 +151,8 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         """Read each window until it is complete, then move the bookmark to its end."""
         begin(self)
         plans = self.plan_windows(context)
-        run = RunRead(tail=self._tail(plans))
+        checks = SyncChecks(self.account_tz, self._profile, self.logger)  # probe hook
+        run = RunRead(tail=self._tail(plans), checks=checks)
         fetcher: Prefetcher[PageRequest] = Prefetcher(
             self.fetch_page, concurrency=int(self.config["max_concurrency"])
         )
@@ -182,9 +187,10 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         bookmark = read_bookmark(self, context)
         if bookmark is not None:
             start = max(start, bookmark - lookback)
-        windows = list(iter_windows(start, self.tap.run_end, int(self.config["window_hours"])))
+        hours, tz = int(self.config["window_hours"]), self.account_tz
+        windows = self._profile.windows(start, self.tap.run_end, hours, tz)  # api_profile hook
         plans = [WindowPlan(window, window) for window in windows]
-        if plans:
+        if plans and self._profile.reads_tail:
             last = plans[-1].window
             plans[-1] = WindowPlan(last, Window(last.start, last.end + lookback))
         return plans
@@ -249,6 +255,7 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         context = {
             "window_start": request.query.start,
             "window_end": request.query.end,
+            "query": request.query,
             "limit": request.limit,
         }
         note = PageNote(limit=request.limit)

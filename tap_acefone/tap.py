@@ -73,6 +73,16 @@ class TapAcefone(ConfigValidationHooks):
 
     @override
     @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, plus `--probe` (issue 17: `tap_acefone/probe_cli.py`)."""
+        from tap_acefone.probe_cli import probe_options  # noqa: PLC0415 - probe_cli imports tap
+
+        command = super().get_singer_command()
+        command.params.extend(probe_options())
+        return command
+
+    @override
+    @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
         """Read the --config files; an unreadable one is one error line and exit code 1."""
         try:

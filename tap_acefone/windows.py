@@ -237,3 +237,36 @@ def parse_setting_instant(value: str, tz: ZoneInfo) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DayWindow(Window):
+    """A local day (or the part of it a run covers), asked by its first second alone.
+
+    An API that filters on the date alone answers `from_date` = `to_date` = any second of a
+    day with the whole day, so a day costs one query instead of the two or three days the
+    overlapping bounds of a plain window reach. Asked of an API that honours the time of day,
+    the same query serves that one second only; the reader notices (no call outside the
+    bounds) and reads the day again as a plain `Window` (`as_window`), so nothing is lost.
+    """
+
+    def query_bounds(self, tz: ZoneInfo) -> tuple[str, str]:
+        """Return `(from_date, to_date)`: the local reading of the first second, twice."""
+        first = to_local(self.start, tz)
+        return first, first
+
+    def as_window(self) -> Window:
+        """The same span with the bounds that are right under every API."""
+        return Window(self.start, self.end)
+
+
+def iter_local_days(start: datetime, end: datetime, tz: ZoneInfo) -> Iterator[DayWindow]:
+    """Slice `[start, end)` at the account's local midnights (days of 23 or 25 hours too)."""
+    start = start.astimezone(UTC).replace(microsecond=0)
+    end = end.astimezone(UTC).replace(microsecond=0)
+    while start < end:
+        local_day = start.astimezone(tz).date()
+        midnight = datetime.combine(local_day + timedelta(days=1), time(), tz).astimezone(UTC)
+        stop = min(midnight, end)
+        yield DayWindow(start, stop)
+        start = stop
