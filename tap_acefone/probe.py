@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import requests
 from singer_sdk.streams.rest import PageContext
@@ -43,6 +43,7 @@ from typing_extensions import override
 
 from tap_acefone import probe_checks as checks
 from tap_acefone.auth import LoginAuthenticator
+from tap_acefone.client import AcefoneStream
 from tap_acefone.clocks import format_offset, offset_report
 from tap_acefone.errors import AcefoneError
 from tap_acefone.pacing import Pacer
@@ -80,6 +81,14 @@ class ProbeBudgetError(Exception):
     """The probe reached its request budget."""
 
 
+# What a probe request may fail with and still be an answer to report.
+PROBE_FAILURES: tuple[type[Exception], ...] = (AcefoneError, *RETRIABLE_ERRORS)
+
+
+# ... or may end because the probe's budget is spent.
+FAILED_OR_SPENT: tuple[type[Exception], ...] = (ProbeBudgetError, *PROBE_FAILURES)
+
+
 class ProbePacer(Pacer):
     """The tap's pacer on the probe's clock, counting every request against the budget.
 
@@ -91,7 +100,6 @@ class ProbePacer(Pacer):
         super().__init__(rate, **clocks)
         self.budget = budget
         self.sent = 0
-        self.last_start = 0.0
         self._count_lock = threading.Lock()
 
     @override
@@ -101,9 +109,7 @@ class ProbePacer(Pacer):
             if self.sent >= self.budget:
                 raise ProbeBudgetError(f"the probe's budget of {self.budget} requests is spent")
             self.sent += 1
-        started = super().wait(None)
-        self.last_start = self._clock()
-        return started
+        return super().wait(None)
 
     @contextmanager
     def running_at(self, rate: float, *, more: int) -> Iterator[None]:
@@ -127,7 +133,8 @@ class ProbeTap(TapAcefone):
         super().__init__(**kwargs)
 
     @cached_property
-    def pacer(self) -> ProbePacer:  # type: ignore[override]
+    @override
+    def pacer(self) -> ProbePacer:
         """Paced at `requests_per_second`, on the probe's clock, within the budget."""
         clock = self._probe_clock
         return ProbePacer(
@@ -139,7 +146,8 @@ class ProbeTap(TapAcefone):
         )
 
     @property
-    def retry_policy(self) -> RetryPolicy:  # type: ignore[override]
+    @override
+    def retry_policy(self) -> RetryPolicy:
         """At most `PROBE_TRIES` tries (fewer if `max_tries` says so)."""
         return RetryPolicy(max_tries=min(int(self.config["max_tries"]), self.tries))
 
@@ -484,13 +492,18 @@ class Probe:
             )
         self.report["open_questions"] = found
 
+    def _since_start(self) -> float:
+        """Seconds since the latest request started (its answer's latency, on arrival)."""
+        started = self.tap.pacer.last_start
+        return 0.0 if started is None else self.clock.monotonic() - started
+
     def _ask_params(self, params: dict[str, Any], drop: tuple[str, ...] = ()) -> Answer:
         """One page with exactly these parameters (the configured filters kept)."""
         context = {"window_start": _EPOCH, "window_end": _EPOCH, "limit": params.get("limit")}
         request = self.stream.get_http_request(page=PageContext(context, 1))
         merged = {k: v for k, v in request.params.items() if k not in drop} | params
         page = self.stream.fetch(dataclasses.replace(request, params=merged))
-        seconds = self.clock.monotonic() - self.tap.pacer.last_start
+        seconds = self._since_start()
         bounds = (str(merged.get("from_date", "")), str(merged.get("to_date", "")))
         return Answer(page, seconds, bounds, params.get("limit"))
 
@@ -510,13 +523,13 @@ class Probe:
     def _reference(self) -> None:
         found = {}
         for name in REFERENCE:
-            stream = self.tap.streams[name]
+            stream = cast(AcefoneStream, self.tap.streams[name])
             try:
                 stream.fetch(stream.get_http_request(page=PageContext(None, None)))
                 found[name] = "readable"
             except PermissionDeniedError:
                 found[name] = "refused (HTTP 403)"
-            except (AcefoneError, *RETRIABLE_ERRORS):
+            except PROBE_FAILURES:
                 found[name] = "failed"
         self.report["reference_endpoints"] = found
 
@@ -586,7 +599,7 @@ class Probe:
                 return
             try:
                 self._fetch(bounds, 1, page=1)
-            except (ProbeBudgetError, AcefoneError, *RETRIABLE_ERRORS):
+            except FAILED_OR_SPENT:
                 refused.set()
 
         if self.burst_workers <= 1:
@@ -606,12 +619,12 @@ class Probe:
         """
         try:
             result = self._fetch(bounds, limit, page=page)
-        except (AcefoneError, *RETRIABLE_ERRORS) as exc:
+        except PROBE_FAILURES as exc:
             if not tolerate:
                 raise
-            seconds = self.clock.monotonic() - self.tap.pacer.last_start
+            seconds = self._since_start()
             return Answer(None, seconds, bounds, limit, failure=_failure(exc))
-        seconds = self.clock.monotonic() - self.tap.pacer.last_start
+        seconds = self._since_start()
         with self._lock:
             known = {str(row.get("id")) for row in self.seen}
             self.seen.extend(row for row in result.rows if str(row.get("id")) not in known)

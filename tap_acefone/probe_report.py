@@ -178,7 +178,8 @@ def _rate_limit(r: Mapping[str, Any], _: Mapping[str, Any]) -> str:
     names = ", ".join(r.get("headers") or []) or "no rate-limit headers"
     text = names
     if r.get("stated_limit") is not None:
-        per = {1: "a second", 60: "a minute"}.get(r.get("stated_period_seconds"), "?")
+        periods = {1: "a second", 60: "a minute"}
+        per = periods.get(int(r.get("stated_period_seconds") or 0), "?")
         text += f" (limit {r['stated_limit']}, seemingly per {per})"
     text += f"; {r.get('throttled_during_probe', 0)} requests refused with 429"
     measured = r.get("measured")

@@ -282,7 +282,7 @@ class WindowReader:
                 piece_tally = yield from self._read(index, read, piece, audit)
                 audit.read_part(piece_tally)
                 pending.append((piece, piece_tally))
-                if audit.date_only:  # no use reading the other parts: see the loop's top
+                if _answers_by_date(audit):  # no use reading the other parts: see above
                     break
 
     def _read_whole_again(
@@ -314,6 +314,11 @@ class WindowReader:
             tally.absorb(again)
             stale = stale + 1 if len(tally.ids) == before else 0
         return tally
+
+
+def _answers_by_date(audit: WindowAudit) -> bool:
+    """Whether the window's reads found the API answering by date (changes as parts are read)."""
+    return audit.date_only
 
 
 def _epoch(instant: object) -> float | None:

@@ -18,6 +18,7 @@ bookmark.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,7 +109,7 @@ class SyncChecks:
             )
 
 
-def local_start(row: dict[str, Any]) -> str | None:
+def local_start(row: Mapping[str, Any]) -> str | None:
     """The row's local start as the API's `Y-m-d H:i:s` text, if it has a readable one."""
     text = f"{row.get('date')} {row.get('time')}"
     return text if is_local_stamp(text) else None

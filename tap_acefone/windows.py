@@ -17,6 +17,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from typing_extensions import override
+
 UTC = timezone.utc
 # An epoch hint for an ambiguous reading, or a function computing it on demand.
 Hint = float | Callable[[], float | None] | None
@@ -250,6 +252,7 @@ class DayWindow(Window):
     bounds) and reads the day again as a plain `Window` (`as_window`), so nothing is lost.
     """
 
+    @override
     def query_bounds(self, tz: ZoneInfo) -> tuple[str, str]:
         """Return `(from_date, to_date)`: the local reading of the first second, twice."""
         first = to_local(self.start, tz)
