@@ -106,7 +106,10 @@ def meltano_settings(about_json: dict[str, Any]) -> list[dict[str, Any]]:
         if "enum" in prop:
             entry["options"] = [{"label": str(v), "value": v} for v in prop["enum"]]
         if prop.get("examples"):
-            entry["placeholder"] = str(prop["examples"][0])
+            example = prop["examples"][0]
+            entry["placeholder"] = (
+                json.dumps(example) if isinstance(example, dict | list) else str(example)
+            )
         entry["description"] = prop.get("description", "")
         entries.append(entry)
     return entries
