@@ -447,10 +447,11 @@ def redact_recording_url(record: dict[str, Any], mode: str) -> dict[str, Any]:
 
 
 def strip_query_token(url: str) -> str:
-    """The URL without any `token` query parameter (other parameters kept in order).
+    """The URL without any `token` parameter (other parameters kept in order).
 
-    The parameter name is matched case-insensitively; a URL that does not parse (e.g. a
-    broken IPv6 host) loses its `token=` parameters textually instead of failing the run.
+    The parameter name is matched case-insensitively, in the query and in the fragment (a
+    client-side router's `#...&token=...`); a URL that does not parse (e.g. a broken IPv6
+    host) loses its `token=` parameters textually instead of failing the run.
     """
     try:
         parts = urlsplit(url)
@@ -459,6 +460,12 @@ def strip_query_token(url: str) -> str:
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
             if k.strip().lower() != "token"
         ]
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        fragment = _strip_token_text(parts.fragment)
+        return urlunsplit(parts._replace(query=urlencode(query), fragment=fragment))
     except (ValueError, UnicodeError):
-        return _TOKEN_PARAM.sub(lambda m: "" if m.group(1) == "&" else m.group(1), url)
+        return _strip_token_text(url)
+
+
+def _strip_token_text(text: str) -> str:
+    """`token=` parameters removed from text, wherever they stand."""
+    return _TOKEN_PARAM.sub(lambda m: "" if m.group(1) == "&" else m.group(1), text)

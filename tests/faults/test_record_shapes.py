@@ -243,6 +243,7 @@ def has_usable_id(raw: dict) -> bool:
 @example(raw={"id": "a", "notes": {"x": [math.nan, math.inf, 10**30]}}, mode="keep")
 @example(raw={"id": "a", "recording_url": "http://[::1/f?token=SECRET"}, mode="strip_token")
 @example(raw={"id": "a", "recording_url": "https://h/f?a=\ud800&token=S"}, mode="strip_token")
+@example(raw={"id": "a", "recording_url": "https://h/r?c=1.2&token=#&Token=x"}, mode="strip_token")
 @example(raw={"id": "a", "started_at": "x", "extra_fields": 5, "ended_at": []}, mode="keep")
 @example(raw={"id": 10**30, "call_id": "9999999999.1"}, mode="keep")
 @example(raw={"id": "a", "missed_agents": "[" * 100_000, "notes": "{" * 100_000}, mode="keep")
