@@ -80,7 +80,7 @@ class RunRead:
     notes: dict[int, list[RequestNote]] = field(default_factory=dict)
     reads: dict[int, Iterator[int]] = field(default_factory=dict)
     date_only_logged: bool = False
-    # Probe hook (issue 17): the timezone and api_profile self-checks of this run.
+    # The run's self-checks: the records' own clocks, and a pinned api_profile (selfchecks.py).
     checks: SyncChecks | None = None
 
     def in_tail(self, started: float | None) -> bool:
@@ -130,11 +130,11 @@ class WindowReader:
         audit = WindowAudit(plan.window, plan.query, notes=self._run.notes_of(index))
         tally = yield from self._read(index, 0, plan.query, audit, following)
         audit.read_whole(tally)
-        if isinstance(plan.query, DayWindow) and not audit.date_only:  # api_profile hook
+        if isinstance(plan.query, DayWindow) and not audit.date_only:  # a day pin not borne out
             tally = yield from self._read_day_again(index, plan.query, audit)
         if not tally.complete:
             yield from self._close_shortfall(index, tally, audit)
-        self._checks.window_read(audit.window)  # self-check hook: before the bookmark
+        self._checks.window_read(audit.window)  # judged before the bookmark can move
         return audit
 
     def _read_day_again(
@@ -218,16 +218,16 @@ class WindowReader:
             tally.note_instant(started)
             if not audit.date_only and outside(row, bounds):
                 self._found_date_only(audit)
-            checks.served(row, bounds)  # self-check hook
+            checks.served(row, bounds)
             record_id = record["id"]
             if record_id in run.recent or run.in_tail(started):
                 continue
             ended = _epoch(record.get("ended_at"))
             run.recent.add(record_id, last_match(started, ended, record.get("call_duration")))
             audit.emitted += 1
-            audit.clock_mismatches += checks.emitted(record)  # self-check hook
+            audit.clock_mismatches += checks.emitted(record)
             fresh.append(record)
-        checks.page_read(audit.window, date_only=audit.date_only)  # self-check hook
+        checks.page_read(audit.window, date_only=audit.date_only)  # before any is written
         yield from fresh
 
     def _found_date_only(self, audit: WindowAudit) -> None:

@@ -111,7 +111,7 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         self._shaper = RecordShaper(self.schema)
         self._page_size = int(self.config["page_size"])
         self._largest_page = 0
-        self._profile = ApiProfile.from_config(self.config)  # probe hook (issue 17)
+        self._profile = ApiProfile.from_config(self.config)
 
     @property
     def account_tz(self) -> ZoneInfo:
@@ -151,7 +151,7 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         """Read each window until it is complete, then move the bookmark to its end."""
         begin(self)
         plans = self.plan_windows(context)
-        checks = SyncChecks(self.account_tz, self._profile, self.logger)  # probe hook
+        checks = SyncChecks(self.account_tz, self._profile, self.logger)
         run = RunRead(tail=self._tail(plans), checks=checks)
         fetcher: Prefetcher[PageRequest] = Prefetcher(
             self.fetch_page, concurrency=int(self.config["max_concurrency"])
@@ -188,7 +188,7 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         if bookmark is not None:
             start = max(start, bookmark - lookback)
         hours, tz = int(self.config["window_hours"]), self.account_tz
-        windows = self._profile.windows(start, self.tap.run_end, hours, tz)  # api_profile hook
+        windows = self._profile.windows(start, self.tap.run_end, hours, tz)
         plans = [WindowPlan(window, window) for window in windows]
         if plans and self._profile.reads_tail:
             last = plans[-1].window
