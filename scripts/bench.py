@@ -1,32 +1,35 @@
-"""`make bench`: tap-acefone against the physical floor, on the local sandbox; one table.
+"""`make bench`: what users feel, against the physical floor, on the local sandbox; one table.
 
-Rows (each measured side by side in the same run; tap and floor interleaved, medians):
+Each row is measured side by side in the same run, against the strictest plausible API where
+the API's behaviour decides (the sliding-window limiter, measured on arrival at the server):
 
-1. cpu     CPU cost per record. Sandbox without latency (>= 200k CDRs, warmed by one floor
-           run first). The tap writing Singer to /dev/null vs ``scripts/floor.py`` fetching
-           the very same pages with ``requests`` + ``json.loads`` and writing one JSON line per
-           record. records/s of both, wall-time ratio tap/floor (target <= 1.5x).
-2. budget  Request budget. Sandbox latency 1 s per page, server rate limit 3 requests/s, tap
-           ``requests_per_second`` 3: tap wall vs the floor ``pages / 3`` (pages counted by
-           the floor program on a latency-free twin of the same data). Utilisation (target
-           >= 90%) and 429s received (target 0).
-3. e2e     End to end. ``meltano run tap-acefone target-postgres`` (100k CDRs, the loader
-           settings shipped in meltano.yml) vs target-postgres alone loading the same Singer
-           messages from a file, with its default settings and with the shipped settings.
-           rows/s; targets: pipeline >= 3x target-defaults, pipeline wall <= 1.2x target
-           alone with the shipped settings.
-4. memory  Peak RSS of the tap (its own process, ``wait4`` rusage) for backfills of 100k and
-           1M CDRs (target < 200 MB and < 20% growth).
+a. budget       Budget use = pages needed / (rate x wall time from process start to exit), at
+                1 s latency and rate = limit = 3 requests/s, once per limiter kind (token
+                bucket, sliding window, fixed window). Pages needed are counted by the floor
+                program on a latency-free twin of the same data. Target >= 95%, 0 x 429.
+b. backfill     A 30-day backfill (page size 1000 allowed by the server, 1 s latency, sliding
+                window 3/s): wall time from process start against its floor, pages / rate.
+c. incremental  A busy account (20,000 calls a day) synced every 15 minutes: requests and
+                seconds per run against the floor, the pages of (new calls + the lookback's)
+                divided by the rate.
+d. cpu          CPU cost: the tap writing Singer to /dev/null against the leanest possible
+                client (``scripts/floor.py``: ``http.client`` keep-alive, ``json.loads``, one
+                ``json.dumps`` per record), no latency, wall time from process start; the
+                same floor on ``requests`` and each program's fixed start-up cost (a run over
+                an empty range) are reported beside it. Target <= 1.5x.
+e. e2e          ``meltano run tap-acefone target-postgres`` against target-postgres alone
+                loading the same Singer messages from a file (defaults and shipped settings).
+f. memory       Peak RSS of the tap (``wait4`` rusage) for backfills of 100k and 1M CDRs.
 
-    .venv/bin/python scripts/bench.py                 # all four rows, full sizes (~25 min)
-    .venv/bin/python scripts/bench.py --quick         # small sizes, one repetition (~3 min)
-    .venv/bin/python scripts/bench.py --only cpu,memory --reps 5 --json out.json
+    .venv/bin/python scripts/bench.py                 # all rows, full sizes (~30 min)
+    .venv/bin/python scripts/bench.py --quick         # small sizes, one repetition (~5 min)
+    .venv/bin/python scripts/bench.py --only budget,cpu --reps 5 --json out.json
 
 Exit status 0 whenever every measurement ran (a missed target is reported, not an error).
-The tap's ``requests_per_second`` is raised to its maximum (1000) everywhere but row 2 so that
-client pacing does not stand in for CPU cost; in row 3 that is the only setting changed from
-meltano.yml (through a throwaway copy of the project file, which also points the
-free-tap run at its own executable).
+Rows d to f raise the tap's ``requests_per_second`` to its maximum (1000) so that client
+pacing does not stand in for CPU cost; in row e that is the only setting changed from
+meltano.yml (through a throwaway copy of the project file, which also points the free-tap
+run at its own executable). Every other setting is the tap's default.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import platform
 import shutil
@@ -60,18 +64,28 @@ from scripts.harness import (
     iso,
     meltano_env,
     parent_death_signal,
+    parse_instant,
     terminate_group,
     venv_bin,
 )
 from scripts.postgres import PostgresServer, redact, start_postgres, unique_schema_name
 
-ROWS = ("cpu", "budget", "e2e", "memory")
+ROWS = ("budget", "backfill", "incremental", "cpu", "e2e", "memory")
+LABELS = dict(zip(ROWS, "abcdef", strict=True))
+LIMITER_KINDS = ("token_bucket", "sliding_window", "fixed_window")
 TZ = "Asia/Kolkata"
 # 23:59:59 in Asia/Kolkata: every sandbox day is a whole local day, read as whole UTC windows.
 NOW = datetime(2026, 3, 12, 18, 29, 59, tzinfo=timezone.utc)
 SEED = 1
-PAGE_SIZE = 100
+# The largest page the sandbox serves. Row a uses 100 so that a budget run holds enough pages
+# for the pace, not the process start, to decide it; everywhere else 1000, the most a public
+# Smartflo client asks for and the tap's default page_size.
+SMALL_PAGES = 100
+LARGE_PAGES = 1000
+RATE = 3  # requests/s: the server's limit and the tap's requests_per_second in rows a to c
 FAST_RPS = 1000  # the setting's maximum
+LOOKBACK_MINUTES = 120  # the tap's default
+INCREMENTAL_EVERY = 15 * 60  # seconds of API time between two incremental runs
 TAP_TIMEOUT = 3600.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -80,10 +94,14 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 class Sizes:
     """Data volumes and repetitions of one bench mode."""
 
-    cpu_days: int
-    cpu_calls: int
     budget_days: int
     budget_calls: int
+    backfill_days: int
+    backfill_calls: int
+    incremental_calls: int
+    incremental_runs: int
+    cpu_days: int
+    cpu_calls: int
     e2e_calls: int
     mem_small: tuple[int, int]  # (days, calls/day)
     mem_large: tuple[int, int]
@@ -92,10 +110,14 @@ class Sizes:
 
 
 FULL = Sizes(
+    budget_days=2,
+    budget_calls=18_000,  # ~400 pages of 100 -> ~130 s at 3 req/s, per limiter kind
+    backfill_days=30,
+    backfill_calls=5_000,  # ~160k CDRs, ~180 pages of 1000
+    incremental_calls=20_000,
+    incremental_runs=4,
     cpu_days=2,
     cpu_calls=100_000,  # ~220k CDRs (weekdays x1.1)
-    budget_days=2,
-    budget_calls=15_000,  # ~330 pages -> ~110 s at 3 req/s
     e2e_calls=91_000,  # ~100k CDRs in one weekday
     mem_small=(1, 91_000),  # ~100k
     mem_large=(10, 100_000),  # ~1.0M
@@ -103,10 +125,14 @@ FULL = Sizes(
     default_reps=1,
 )
 QUICK = Sizes(
+    budget_days=1,
+    budget_calls=3_000,
+    backfill_days=30,
+    backfill_calls=500,
+    incremental_calls=20_000,
+    incremental_runs=2,
     cpu_days=1,
     cpu_calls=20_000,
-    budget_days=1,
-    budget_calls=5_000,
     e2e_calls=10_000,
     mem_small=(1, 9_100),
     mem_large=(10, 10_000),
@@ -234,7 +260,9 @@ def proc_cpu(pid: int) -> float:
 class Sandbox(SandboxProcess):
     """``acefone-sandbox`` with the bench's fixed clock and its admin counters."""
 
-    def __init__(self, workdir: Path, days: int, calls: int, *extra: str) -> None:
+    def __init__(
+        self, workdir: Path, days: int, calls: int, *extra: str, pages: int = LARGE_PAGES
+    ) -> None:
         super().__init__(
             workdir,
             seed=SEED,
@@ -242,7 +270,7 @@ class Sandbox(SandboxProcess):
             calls_per_day=calls,
             now=iso(NOW),
             tz=TZ,
-            extra_args=["--page-size-max", str(PAGE_SIZE), *extra],
+            extra_args=["--page-size-max", str(pages), *extra],
         )
         self.start_date, self.end_date = history_range(days)
 
@@ -261,6 +289,21 @@ class Sandbox(SandboxProcess):
         self._request("POST", "/_sandbox/stats/reset", {})
 
 
+def strict_api(kind: str = "sliding_window") -> tuple[str, ...]:
+    """Sandbox arguments: 1 s per page and an account limit of ``RATE`` requests/s."""
+    return ("--latency", "1", "--rate-limit", str(RATE), "--rate-limit-kind", kind)
+
+
+def last_state(singer: Path) -> dict[str, Any] | None:
+    """The value of the last STATE message in a Singer file."""
+    state = None
+    with singer.open("rb") as lines:
+        for line in lines:
+            if line.startswith(b'{"type":"STATE"') or b'"type": "STATE"' in line[:40]:
+                state = json.loads(line)["value"]
+    return state
+
+
 class Bench:
     """Everything one ``bench.py`` invocation starts, measures and reports."""
 
@@ -275,22 +318,26 @@ class Bench:
         self._stack = contextlib.ExitStack()
 
     # -- helpers ----------------------------------------------------------------------
-    def sandbox(self, name: str, days: int, calls: int, *extra: str) -> Sandbox:
+    def sandbox(
+        self, name: str, days: int, calls: int, *extra: str, pages: int = LARGE_PAGES
+    ) -> Sandbox:
         """Start a sandbox that is stopped when the bench ends (or earlier, by the caller)."""
-        say(f"   sandbox {name}: {days} day(s) x {calls:,} calls/day {' '.join(extra)}".rstrip())
-        box = Sandbox(self.workdir / name, days, calls, *extra)
+        say(
+            f"   sandbox {name}: {days} day(s) x {calls:,} calls/day, pages <= {pages} "
+            f"{' '.join(extra)}".rstrip()
+        )
+        box = Sandbox(self.workdir / name, days, calls, *extra, pages=pages)
         self._stack.callback(box.stop)
         return box.start()
 
     def tap_config(self, box: Sandbox, name: str, **overrides: Any) -> Path:
-        """A tap config file for ``box``'s whole history."""
+        """A tap config file for ``box``'s whole history; every other setting the default."""
         config = {
             "api_url": box.url,
             "api_token": SANDBOX_TOKEN,
             "start_date": box.start_date,
             "end_date": box.end_date,
             "timezone": TZ,
-            "page_size": PAGE_SIZE,
             "requests_per_second": FAST_RPS,
             **overrides,
         }
@@ -322,26 +369,45 @@ class Bench:
         run.pages = stats["pages_served"]
         run.records = stats["records_served"]
         run.extra["rate_limited_429"] = stats["rate_limited_429"]
+        run.extra["rate_limited_by_cause"] = stats.get("rate_limited_by_cause", {})
         run.extra["max_in_flight"] = stats["max_in_flight"]
         run.extra["requests_total"] = stats["requests_total"]
         self.runs.append(run)
         return run
 
-    def run_tap(self, box: Sandbox, config: Path, what: str, stdout: Path | None = None) -> Run:
+    def run_tap(
+        self,
+        box: Sandbox,
+        config: Path,
+        what: str,
+        stdout: Path | None = None,
+        state: Path | None = None,
+    ) -> Run:
         """The tap's CLI against ``box`` (Singer to /dev/null unless ``stdout``)."""
         box.reset_stats()
         cpu_before = proc_cpu(box.pid)
         log = self.workdir / "tap.log"
         cmd = [venv_bin("tap-acefone"), "--config", config, "--catalog", self.catalog(config)]
+        if state is not None:
+            cmd += ["--state", state]
         run = checked(measure(what, cmd, stdout=stdout, log=log), log)
         run = self._served(run, box, cpu_before)
         say(
             f"   {what}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, "
+            f"{run.extra['requests_total']} requests, {run.extra['rate_limited_429']} x 429, "
             f"{run.records:,} records, {run.rate():,.0f} rec/s, peak RSS {run.maxrss_mb:.0f} MB"
         )
         return run
 
-    def run_floor(self, box: Sandbox, what: str) -> Run:
+    def run_floor(
+        self,
+        box: Sandbox,
+        what: str,
+        *,
+        client: str = "http.client",
+        start: str | None = None,
+        end: str | None = None,
+    ) -> Run:
         """``scripts/floor.py`` against ``box``, output to /dev/null."""
         box.reset_stats()
         cpu_before = proc_cpu(box.pid)
@@ -352,95 +418,197 @@ class Bench:
             "--url",
             box.url,
             "--start",
-            box.start_date,
+            start or box.start_date,
             "--end",
-            box.end_date,
+            end or box.end_date,
             "--timezone",
             TZ,
             "--page-size",
-            str(PAGE_SIZE),
+            str(LARGE_PAGES),
+            "--client",
+            client,
         ]
         run = self._served(checked(measure(what, cmd, log=log), log), box, cpu_before)
         say(
-            f"   {what}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, "
+            f"   {what}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, {run.pages} pages, "
             f"{run.records:,} records, {run.rate():,.0f} rec/s, peak RSS {run.maxrss_mb:.0f} MB"
         )
         return run
 
-    # -- row 1 --------------------------------------------------------------------------
-    def row_cpu(self) -> None:
-        """Tap vs floor, no latency, interleaved."""
+    def pages_needed(self, name: str, days: int, calls: int, pages: int) -> Run:
+        """The floor's pages on a latency-free, unlimited twin of a sandbox (same data)."""
+        twin = self.sandbox(f"{name}-twin", days, calls, pages=pages)
+        try:
+            return self.run_floor(twin, f"floor on a latency-free twin of {name} (counts pages)")
+        finally:
+            twin.stop()
+
+    # -- row a --------------------------------------------------------------------------
+    def row_budget(self) -> None:
+        """Budget use at rate = limit, 1 s latency, for each limiter kind."""
         s = self.sizes
-        say(f"== row 1: CPU cost per record ({self.reps} interleaved pair(s))")
+        say(f"== row a: request budget (latency 1 s, limit {RATE}/s, tap {RATE}/s), per limiter")
+        count = self.pages_needed("budget", s.budget_days, s.budget_calls, SMALL_PAGES)
+        pages = count.pages or 0
+        out: dict[str, Any] = {"floor_pages": pages, "records": count.records}
+        for kind in LIMITER_KINDS:
+            box = self.sandbox(
+                f"budget-{kind}",
+                s.budget_days,
+                s.budget_calls,
+                *strict_api(kind),
+                pages=SMALL_PAGES,
+            )
+            config = self.tap_config(box, f"budget-{kind}", requests_per_second=RATE)
+            run = self.run_tap(box, config, f"tap at {RATE} req/s, {kind}")
+            box.stop()
+            if (run.records or 0) < (count.records or 0):
+                raise RuntimeError(f"{run.what}: {run.records} records < {count.records}")
+            out[kind] = {
+                "tap_wall_s": run.wall,
+                "tap_requests": run.extra["requests_total"],
+                "tap_pages_served": run.pages,
+                "rate_limited_429": run.extra["rate_limited_429"],
+                "rate_limited_by_cause": run.extra["rate_limited_by_cause"],
+                "max_in_flight": run.extra["max_in_flight"],
+                "floor_s": pages / RATE,
+                "budget_use": pages / (RATE * run.wall),
+            }
+        self.results["budget"] = out
+
+    # -- row b --------------------------------------------------------------------------
+    def row_backfill(self) -> None:
+        """A 30-day backfill against pages / rate, on the strictest limiter."""
+        s = self.sizes
+        say(f"== row b: {s.backfill_days}-day backfill (latency 1 s, sliding window {RATE}/s)")
+        count = self.pages_needed("backfill", s.backfill_days, s.backfill_calls, LARGE_PAGES)
+        box = self.sandbox("backfill", s.backfill_days, s.backfill_calls, *strict_api())
+        config = self.tap_config(box, "backfill", requests_per_second=RATE)
+        run = self.run_tap(box, config, f"tap backfill at {RATE} req/s")
+        box.stop()
+        pages = count.pages or 0
+        self.results["backfill"] = {
+            "days": s.backfill_days,
+            "records": count.records,
+            "floor_pages": pages,
+            "floor_s": pages / RATE,
+            "tap_wall_s": run.wall,
+            "tap_requests": run.extra["requests_total"],
+            "rate_limited_429": run.extra["rate_limited_429"],
+            "records_per_request": (count.records or 0) / max(1, run.extra["requests_total"]),
+            "ratio": run.wall / (pages / RATE) if pages else 0.0,
+        }
+
+    # -- row c --------------------------------------------------------------------------
+    def row_incremental(self) -> None:
+        """Runs every 15 minutes of API time on a busy account, each against its floor."""
+        s = self.sizes
+        say(
+            f"== row c: incremental every {INCREMENTAL_EVERY // 60} min "
+            f"({s.incremental_calls:,} calls/day, latency 1 s, sliding window {RATE}/s)"
+        )
+        box = self.sandbox("incremental", 1, s.incremental_calls, *strict_api())
+        config = self.tap_config(box, "incr-0", requests_per_second=RATE)
+        singer = self.workdir / "incremental.singer"
+        first = self.run_tap(box, config, "first run (backfill of one day)", stdout=singer)
+        runs: list[dict[str, Any]] = []
+        for i in range(1, s.incremental_runs + 1):
+            state = last_state(singer)
+            if state is None:
+                raise RuntimeError("the tap wrote no STATE")
+            state_path = self.workdir / f"state-{i}.json"
+            state_path.write_text(json.dumps(state))
+            bookmark = parse_instant(state["bookmarks"]["call_records"]["replication_key_value"])
+            end = box.advance(INCREMENTAL_EVERY)
+            since = bookmark - timedelta(minutes=LOOKBACK_MINUTES)
+            calls = sum(1 for row in box.truth() if since <= row.started_at <= end)
+            config = self.tap_config(box, f"incr-{i}", requests_per_second=RATE, end_date=iso(end))
+            run = self.run_tap(box, config, f"incremental run {i}", stdout=singer, state=state_path)
+            floor_pages = max(1, math.ceil(calls / LARGE_PAGES))
+            runs.append(
+                {
+                    "calls_in_range": calls,
+                    "records": run.records,
+                    "requests": run.extra["requests_total"],
+                    "rate_limited_429": run.extra["rate_limited_429"],
+                    "wall_s": run.wall,
+                    "floor_pages": floor_pages,
+                    "floor_s": floor_pages / RATE,
+                }
+            )
+        box.stop()
+        singer.unlink(missing_ok=True)
+        self.results["incremental"] = {
+            "first_run_wall_s": first.wall,
+            "first_run_requests": first.extra["requests_total"],
+            "runs": runs,
+            "requests_median": statistics.median(r["requests"] for r in runs),
+            "wall_median_s": statistics.median(r["wall_s"] for r in runs),
+            "floor_pages_median": statistics.median(r["floor_pages"] for r in runs),
+            "floor_s_median": statistics.median(r["floor_s"] for r in runs),
+            "rate_limited_429": sum(r["rate_limited_429"] for r in runs),
+        }
+
+    # -- row d --------------------------------------------------------------------------
+    def row_cpu(self) -> None:
+        """Tap vs the leanest client, no latency, interleaved; start-up costs beside."""
+        s = self.sizes
+        say(f"== row d: CPU cost per record ({self.reps} interleaved round(s))")
         box = self.sandbox("cpu", s.cpu_days, s.cpu_calls)
         config = self.tap_config(box, "cpu")
         warm = self.run_floor(box, "floor (warming the server)")
-        taps: list[Run] = []
-        floors: list[Run] = []
-        for i in range(self.reps):
-            order = ("tap", "floor") if i % 2 == 0 else ("floor", "tap")
-            for kind in order:
-                if kind == "tap":
-                    taps.append(self.run_tap(box, config, f"tap #{i + 1}"))
-                else:
-                    floors.append(self.run_floor(box, f"floor #{i + 1}"))
+        # A range holding no call: what each program costs before its first record.
+        history_start = parse_instant(box.start_date)
+        empty_start = iso(history_start - timedelta(minutes=2))
+        empty_end = iso(history_start - timedelta(minutes=1))
+        empty = self.tap_config(
+            box, "cpu-empty", start_date=empty_start, end_date=empty_end, lookback_minutes=0
+        )
+        runs: dict[str, list[Run]] = {"tap": [], "floor": [], "requests": [], "tap0": [], "f0": []}
+        steps = {
+            "tap": lambda i: self.run_tap(box, config, f"tap #{i}"),
+            "floor": lambda i: self.run_floor(box, f"floor #{i}"),
+            "requests": lambda i: self.run_floor(box, f"floor on requests #{i}", client="requests"),
+            "tap0": lambda i: self.run_tap(box, empty, f"tap, empty range #{i}"),
+            "f0": lambda i: self.run_floor(
+                box, f"floor, empty range #{i}", start=empty_start, end=empty_end
+            ),
+        }
+        order = list(steps)
+        for i in range(1, self.reps + 1):
+            shift = (i - 1) % len(order)
+            for name in order[shift:] + order[:shift]:
+                runs[name].append(steps[name](i))
         box.stop()
-        for run in taps:
+        for run in runs["tap"]:
             if run.records != warm.records:
                 raise RuntimeError(f"{run.what} read {run.records} records, floor {warm.records}")
-        tap_wall = statistics.median(r.wall for r in taps)
-        floor_wall = statistics.median(r.wall for r in floors)
+        wall = {name: statistics.median(r.wall for r in group) for name, group in runs.items()}
         records = warm.records or 0
         self.results["cpu"] = {
             "records": records,
             "pages": warm.pages,
-            "tap_wall_s": [round(r.wall, 3) for r in taps],
-            "floor_wall_s": [round(r.wall, 3) for r in floors],
-            "tap_cpu_s": [round(r.cpu, 3) for r in taps],
-            "floor_cpu_s": [round(r.cpu, 3) for r in floors],
-            "tap_server_cpu_s": [round(r.server_cpu, 3) for r in taps],
-            "floor_server_cpu_s": [round(r.server_cpu, 3) for r in floors],
-            "tap_max_in_flight": max(r.extra["max_in_flight"] for r in taps),
-            "tap_rss_mb": max(r.maxrss_mb for r in taps),
-            "tap_median_wall_s": tap_wall,
-            "floor_median_wall_s": floor_wall,
-            "tap_rec_s": records / tap_wall,
-            "floor_rec_s": records / floor_wall,
-            "tap_cpu_us_per_record": statistics.median(r.cpu for r in taps) / records * 1e6,
-            "floor_cpu_us_per_record": statistics.median(r.cpu for r in floors) / records * 1e6,
-            "ratio": tap_wall / floor_wall,
+            **{f"{name}_wall_s": [round(r.wall, 3) for r in group] for name, group in runs.items()},
+            **{f"{name}_cpu_s": [round(r.cpu, 3) for r in group] for name, group in runs.items()},
+            "tap_max_in_flight": max(r.extra["max_in_flight"] for r in runs["tap"]),
+            "tap_rss_mb": max(r.maxrss_mb for r in runs["tap"]),
+            "tap_median_wall_s": wall["tap"],
+            "floor_median_wall_s": wall["floor"],
+            "requests_floor_median_wall_s": wall["requests"],
+            "tap_startup_s": wall["tap0"],
+            "floor_startup_s": wall["f0"],
+            "tap_rec_s": records / wall["tap"],
+            "floor_rec_s": records / wall["floor"],
+            "tap_cpu_us_per_record": statistics.median(r.cpu for r in runs["tap"]) / records * 1e6,
+            "floor_cpu_us_per_record": statistics.median(r.cpu for r in runs["floor"])
+            / records
+            * 1e6,
+            "ratio": wall["tap"] / wall["floor"],
+            "ratio_vs_requests": wall["tap"] / wall["requests"],
+            "ratio_after_startup": (wall["tap"] - wall["tap0"]) / (wall["floor"] - wall["f0"]),
         }
 
-    # -- row 2 --------------------------------------------------------------------------
-    def row_budget(self) -> None:
-        """Tap at 3 req/s against a 1 s / 3 req/s sandbox vs pages / 3."""
-        s = self.sizes
-        say("== row 2: request budget (latency 1 s, server limit 3 req/s, tap 3 req/s)")
-        twin = self.sandbox("budget-count", s.budget_days, s.budget_calls)
-        count = self.run_floor(twin, "floor on a latency-free twin (counts the pages)")
-        twin.stop()
-        box = self.sandbox(
-            "budget", s.budget_days, s.budget_calls, "--latency", "1", "--rate-limit", "3"
-        )
-        config = self.tap_config(box, "budget", requests_per_second=3)
-        run = self.run_tap(box, config, "tap at 3 req/s")
-        box.stop()
-        pages = count.pages or 0
-        floor_s = pages / 3
-        self.results["budget"] = {
-            "records": count.records,
-            "floor_pages": pages,
-            "tap_pages_served": run.pages,
-            "tap_requests": run.extra["requests_total"],
-            "rate_limited_429": run.extra["rate_limited_429"],
-            "max_in_flight": run.extra["max_in_flight"],
-            "tap_wall_s": run.wall,
-            "floor_s": floor_s,
-            "utilisation": floor_s / run.wall,
-            "tap_records": run.records,
-        }
-
-    # -- row 3 --------------------------------------------------------------------------
+    # -- row e --------------------------------------------------------------------------
     def meltano_project(self, name: str, rps: float, executable: Path | None = None) -> Path:
         """A copy of meltano.yml changing only the tap's requests_per_second (and executable)."""
         import yaml  # noqa: PLC0415  (Meltano's dependency, in the venv)
@@ -471,7 +639,7 @@ class Bench:
     def row_e2e(self, pg: PostgresServer) -> None:
         """Meltano run vs target-postgres alone from a file (defaults and shipped settings)."""
         s = self.sizes
-        say(f"== row 3: end to end ({self.reps} interleaved pair(s), defaults x{s.default_reps})")
+        say(f"== row e: end to end ({self.reps} interleaved pair(s), defaults x{s.default_reps})")
         box = self.sandbox("e2e", 1, s.e2e_calls)
         warm = self.run_floor(box, "floor (warming the server)")
         records = warm.records or 0
@@ -527,10 +695,10 @@ class Bench:
         }
         singer.unlink(missing_ok=True)
 
-    # -- row 4 --------------------------------------------------------------------------
+    # -- row f --------------------------------------------------------------------------
     def row_memory(self) -> None:
         """Peak RSS of the tap for a small and a 10x larger backfill."""
-        say("== row 4: memory (peak RSS of the tap process)")
+        say("== row f: memory (peak RSS of the tap process)")
         out: dict[str, Any] = {}
         for label, (days, calls) in (
             ("small", self.sizes.mem_small),
@@ -769,6 +937,7 @@ def machine_facts() -> dict[str, Any]:
         "msgspec": version("msgspec"),
         "target_postgres": "0.8.1",
         "git": rev,
+        "command": "scripts/bench.py " + " ".join(sys.argv[1:]),
         "loadavg_at_start": os.getloadavg(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
     }
@@ -792,39 +961,76 @@ def render(results: dict[str, Any], quick: bool) -> tuple[str, list[str]]:
         if ok is False:
             missed.append(f"{row}: {ratio} (target {target})")
 
-    cpu = results.get("cpu")
-    if cpu and "error" not in cpu:
+    def failed(name: str, title: str, target: str) -> bool:
+        entry = results.get(name)
+        if entry and "error" in entry:
+            add(f"{LABELS[name]}. {title}", "error", entry["error"][:60], "-", target, ok=False)
+            return True
+        return not entry
+
+    if not failed("budget", "Budget use", ">= 95%, 0 x 429"):
+        budget = results["budget"]
+        for kind in LIMITER_KINDS:
+            run = budget[kind]
+            add(
+                f"a. Budget use, {kind.replace('_', ' ')} ({budget['floor_pages']} pages, "
+                f"1 s latency, rate = limit = {RATE}/s)",
+                f"{run['tap_wall_s']:.1f} s, {run['tap_requests']} requests, "
+                f"{run['rate_limited_429']} x 429",
+                f"pages / rate = {run['floor_s']:.1f} s",
+                f"{run['budget_use']:.1%}",
+                ">= 95%, 0 x 429",
+                ok=run["budget_use"] >= 0.95 and run["rate_limited_429"] == 0,
+            )
+
+    if not failed("backfill", "Backfill", "-"):
+        b = results["backfill"]
         add(
-            f"1. CPU cost per record ({cpu['records']:,} CDRs, no latency)",
-            f"{cpu['tap_rec_s']:,.0f} rec/s ({cpu['tap_median_wall_s']:.1f} s; "
-            f"{cpu['tap_cpu_us_per_record']:.0f} µs CPU/rec)",
-            f"floor {cpu['floor_rec_s']:,.0f} rec/s ({cpu['floor_median_wall_s']:.1f} s; "
-            f"{cpu['floor_cpu_us_per_record']:.0f} µs CPU/rec)",
-            f"tap/floor wall {cpu['ratio']:.2f}x",
+            f"b. {b['days']}-day backfill ({b['records']:,} CDRs, sliding window {RATE}/s, "
+            "1 s latency)",
+            f"{b['tap_wall_s']:.1f} s, {b['tap_requests']} requests "
+            f"({b['records_per_request']:,.0f} records each), {b['rate_limited_429']} x 429",
+            f"{b['floor_pages']} pages / rate = {b['floor_s']:.1f} s",
+            f"{b['ratio']:.2f}x the floor",
+            "-",
+            ok=None,
+        )
+
+    if not failed("incremental", "Incremental runs", "0 x 429"):
+        c = results["incremental"]
+        add(
+            f"c. Incremental every {INCREMENTAL_EVERY // 60} min, 20,000 calls/day "
+            f"({len(c['runs'])} runs, medians)",
+            f"{c['requests_median']:g} requests, {c['wall_median_s']:.1f} s a run, "
+            f"{c['rate_limited_429']} x 429",
+            f"{c['floor_pages_median']:g} pages (new + lookback) / rate = "
+            f"{c['floor_s_median']:.1f} s",
+            f"{c['requests_median'] / c['floor_pages_median']:.1f}x the requests",
+            "0 x 429",
+            ok=c["rate_limited_429"] == 0,
+        )
+
+    if not failed("cpu", "CPU cost", "<= 1.5x"):
+        cpu = results["cpu"]
+        add(
+            f"d. CPU cost ({cpu['records']:,} CDRs, no latency, wall from process start)",
+            f"{cpu['tap_rec_s']:,.0f} rec/s ({cpu['tap_median_wall_s']:.1f} s, of which "
+            f"{cpu['tap_startup_s']:.1f} s start-up; {cpu['tap_cpu_us_per_record']:.0f} µs "
+            "CPU/rec)",
+            f"http.client floor {cpu['floor_rec_s']:,.0f} rec/s "
+            f"({cpu['floor_median_wall_s']:.1f} s, {cpu['floor_startup_s']:.2f} s start-up; "
+            f"{cpu['floor_cpu_us_per_record']:.0f} µs CPU/rec); on requests "
+            f"{cpu['requests_floor_median_wall_s']:.1f} s",
+            f"{cpu['ratio']:.2f}x ({cpu['ratio_vs_requests']:.2f}x vs requests, "
+            f"{cpu['ratio_after_startup']:.2f}x after start-up)",
             "<= 1.5x",
             ok=cpu["ratio"] <= 1.5,
         )
-    elif cpu:
-        add("1. CPU cost per record", "error", cpu["error"][:60], "-", "<= 1.5x", ok=False)
-
-    budget = results.get("budget")
-    if budget and "error" not in budget:
-        add(
-            f"2. Request budget ({budget['floor_pages']} pages, 1 s latency, limit 3/s)",
-            f"{budget['tap_wall_s']:.1f} s, {budget['rate_limited_429']} x 429, "
-            f"max {budget['max_in_flight']} in flight",
-            f"floor pages/3 = {budget['floor_s']:.1f} s",
-            f"utilisation {budget['utilisation']:.1%}",
-            ">= 90%, 0 x 429",
-            ok=budget["utilisation"] >= 0.9 and budget["rate_limited_429"] == 0,
-        )
-    elif budget:
-        add("2. Request budget", "error", budget["error"][:60], "-", ">= 90%, 0 x 429", ok=False)
 
     e2e = results.get("e2e")
     if e2e and "error" not in e2e:
         add(
-            f"3a. End to end vs target defaults ({e2e['records']:,} CDRs)",
+            f"e1. End to end vs target defaults ({e2e['records']:,} CDRs)",
             f"meltano run {e2e['pipeline_rows_s']:,.0f} rows/s "
             f"({statistics.median(e2e['pipeline_wall_s']):.1f} s)",
             f"target alone, defaults {e2e['alone_defaults_rows_s']:,.0f} rows/s "
@@ -834,7 +1040,7 @@ def render(results: dict[str, Any], quick: bool) -> tuple[str, list[str]]:
             ok=e2e["speedup_vs_defaults"] >= 3,
         )
         add(
-            "3b. What the tap adds to the load",
+            "e2. What the tap adds to the load",
             f"meltano run {statistics.median(e2e['pipeline_wall_s']):.1f} s",
             f"target alone, shipped settings {e2e['alone_shipped_rows_s']:,.0f} rows/s "
             f"({statistics.median(e2e['alone_shipped_wall_s']):.1f} s)",
@@ -843,7 +1049,7 @@ def render(results: dict[str, Any], quick: bool) -> tuple[str, list[str]]:
             ok=e2e["overhead_vs_alone"] <= 1.2,
         )
         add(
-            "3c. (reference) Meltano with a free tap: `cat` of the tap's output",
+            "e3. (reference) Meltano with a free tap: `cat` of the tap's output",
             f"meltano run {statistics.median(e2e['pipeline_wall_s']):.1f} s",
             f"free tap {e2e['free_tap_rows_s']:,.0f} rows/s "
             f"({statistics.median(e2e['free_tap_wall_s']):.1f} s = target alone "
@@ -853,22 +1059,20 @@ def render(results: dict[str, Any], quick: bool) -> tuple[str, list[str]]:
             ok=None,
         )
     elif e2e:
-        add("3. End to end", "error", e2e["error"][:60], "-", ">= 3x, <= +20%", ok=False)
+        add("e. End to end", "error", e2e["error"][:60], "-", ">= 3x, <= +20%", ok=False)
 
-    mem = results.get("memory")
-    if mem and "error" not in mem:
+    if not failed("memory", "Memory", "< 200 MB, < +20%"):
+        mem = results["memory"]
         small, large = mem["small"], mem["large"]
         peak = max(small["rss_mb"], large["rss_mb"])
         add(
-            f"4. Peak RSS ({small['records']:,} -> {large['records']:,} CDRs)",
+            f"f. Peak RSS ({small['records']:,} -> {large['records']:,} CDRs)",
             f"{small['rss_mb']:.0f} MB -> {large['rss_mb']:.0f} MB",
             "-",
             f"growth {mem['growth']:+.1%}",
             "< 200 MB, < +20%",
             ok=peak < 200 and mem["growth"] < 0.2,
         )
-    elif mem:
-        add("4. Memory", "error", mem["error"][:60], "-", "< 200 MB, < +20%", ok=False)
 
     head = ("Row", "Tap", "Floor / reference", "Ratio", "Target", "Result")
     lines = [
@@ -882,7 +1086,7 @@ def render(results: dict[str, Any], quick: bool) -> tuple[str, list[str]]:
         f"Machine: {m.get('nproc')} CPUs ({m.get('cpu_model')}), {m.get('ram_gib')} GiB RAM, "
         f"Python {m.get('python')}, singer-sdk {m.get('singer_sdk')}, "
         f"target-postgres {m.get('target_postgres')}, PostgreSQL {m.get('postgres', 'n/a')}; "
-        f"git {m.get('git')}; {m.get('date')}"
+        f"git {m.get('git')}; {m.get('date')}; `{m.get('command')}`"
         + ("; QUICK sizes (not the targets' sizes)" if quick else "")
     )
     return "\n".join(lines), missed
@@ -898,7 +1102,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=list(ROWS),
         help=f"comma-separated rows to run, of {','.join(ROWS)} (default all)",
     )
-    p.add_argument("--reps", type=int, default=0, help="interleaved pairs per row 1 and 3")
+    p.add_argument("--reps", type=int, default=0, help="interleaved rounds of rows d and e")
     p.add_argument("--json", help="also write every measurement to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep the work dir (configs, logs)")
     args = p.parse_args(argv)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,11 +124,18 @@ class WindowReader:
         self._checks = run.checks or SyncChecks(tz, logger=logger)
 
     def read_window(
-        self, index: int, plan: WindowPlan, following: WindowPlan | None
+        self, index: int, plan: WindowPlan, upcoming: Sequence[WindowPlan] = ()
     ) -> Generator[Record, None, WindowAudit]:
-        """The window's new records; returns (as the generator's value) its audit."""
+        """The window's new records; returns (as the generator's value) its audit.
+
+        `upcoming` are the windows after this one that may be fetched ahead: their page 1 is
+        planned before this window's first page is read, so that a run of windows that fit
+        one page each still keeps `rate x latency` requests in flight (the prefetcher's depth,
+        not this list, bounds how far ahead it sends).
+        """
+        self._plan_first_pages(index + 1, upcoming)
         audit = WindowAudit(plan.window, plan.query, notes=self._run.notes_of(index))
-        tally = yield from self._read(index, 0, plan.query, audit, following)
+        tally = yield from self._read(index, 0, plan.query, audit)
         audit.read_whole(tally)
         if isinstance(plan.query, DayWindow) and not audit.date_only:  # a day pin not borne out
             tally = yield from self._read_day_again(index, plan.query, audit)
@@ -152,19 +159,20 @@ class WindowReader:
             self._checks.day_pin_contradicted(day)
         return tally
 
+    def _plan_first_pages(self, first_index: int, upcoming: Sequence[WindowPlan]) -> None:
+        limit = self._page_size()
+        for index, plan in enumerate(upcoming, start=first_index):
+            request = PageRequest(plan.query, 1, limit, self._run.notes_of(index))
+            self._fetcher.plan((index, 0, 1), request)
+
     def _read(
-        self,
-        index: int,
-        read: int,
-        query: Window,
-        audit: WindowAudit,
-        following: WindowPlan | None = None,
+        self, index: int, read: int, query: Window, audit: WindowAudit
     ) -> Generator[Record, None, QueryTally]:
         """Page through one query; returns (as the generator's value) what it served.
 
-        Once page 1 says how many pages there are, the rest are planned (fetched ahead), and
-        so is page 1 of the next window. Pages of a size that keeps timing out restart the
-        query in smaller pages (calls already emitted are not emitted again).
+        Once page 1 says how many pages there are, the rest are planned (fetched ahead; their
+        keys put them before the next windows' pages). Pages of a size that keeps timing out
+        restart the query in smaller pages (calls already emitted are not emitted again).
         """
         key = (index, read)
         bounds = query.query_bounds(self._tz)
@@ -179,7 +187,7 @@ class WindowReader:
                     more = tally.add(page)
                     yield from self._emit(page, bounds, tally, audit)
                     if number == 1:
-                        self._plan_after_first(key, tally, request, following)
+                        self._plan_after_first(key, tally, request)
                     number += 1
             except SmallerPagesError:
                 self._fetcher.forget(key)
@@ -187,19 +195,11 @@ class WindowReader:
             return tally
 
     def _plan_after_first(
-        self,
-        key: tuple[int, int],
-        tally: QueryTally,
-        first: PageRequest,
-        following: WindowPlan | None,
+        self, key: tuple[int, int], tally: QueryTally, first: PageRequest
     ) -> None:
         for number in range(2, tally.announced_pages() + 1):
             request = PageRequest(first.query, number, first.limit, first.notes)
             self._fetcher.plan((*key, number), request)
-        if following is not None:
-            index = key[0] + 1
-            request = PageRequest(following.query, 1, first.limit, self._run.notes_of(index))
-            self._fetcher.plan((index, 0, 1), request)
 
     def _emit(
         self, page: Page, bounds: tuple[str, str], tally: QueryTally, audit: WindowAudit

@@ -164,10 +164,12 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
             tz=self.account_tz,
             logger=self.logger,
         )
+        ahead = 2 * int(self.config["max_concurrency"])  # the most the prefetcher sends ahead
         try:
             for index, plan in enumerate(plans):
-                following = plans[index + 1] if index + 1 < len(plans) else None
-                audit = yield from reader.read_window(index, plan, following)
+                upcoming = plans[index + 1 : index + 1 + ahead]
+                following = upcoming[0] if upcoming else None
+                audit = yield from reader.read_window(index, plan, upcoming)
                 self._finish_window(audit)
                 if following is not None:
                     margin = DATE_ONLY_MARGIN if audit.date_only else CLOCK_CHANGE_MARGIN

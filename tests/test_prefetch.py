@@ -121,29 +121,52 @@ class ToyAPI:
         """Nothing planned to forget."""
 
 
-def test_page_one_of_the_next_window_is_planned_before_the_current_window_is_read():
-    api = ToyAPI(calls_per_window=25, page_size=10)
-    reader = WindowReader(
+def _toy_reader(api: ToyAPI, page_size: int) -> WindowReader:
+    return WindowReader(
         fetcher=api,  # type: ignore[arg-type]
         run=RunRead(),
         conform=lambda row, clean: dict(row, started_at=None, ended_at=None),
-        page_size=lambda: 10,
+        page_size=lambda: page_size,
         tz=ZoneInfo("UTC"),
         logger=logging.getLogger("test"),
     )
+
+
+def _hourly_plans(hours: int) -> list[WindowPlan]:
     start = datetime(2026, 3, 9, tzinfo=timezone.utc)
-    windows = [Window(start + timedelta(hours=h), start + timedelta(hours=h + 1)) for h in (0, 1)]
-    plans = [WindowPlan(w, w) for w in windows]
-    records = list(_drain(reader.read_window(0, plans[0], plans[1])))
-    assert len(records) == 25
-    events = api.events
-    assert events[:4] == [
-        ("take", (0, 0, 1)),
-        ("plan", (0, 0, 2)),
-        ("plan", (0, 0, 3)),
-        ("plan", (1, 0, 1)),  # ... while pages 2 and 3 of window 0 are still to come
+    windows = [
+        Window(start + timedelta(hours=h), start + timedelta(hours=h + 1)) for h in range(hours)
     ]
-    assert events.index(("plan", (1, 0, 1))) < events.index(("take", (0, 0, 3)))
+    return [WindowPlan(w, w) for w in windows]
+
+
+def test_page_one_of_the_next_windows_is_planned_before_the_current_window_is_read():
+    api = ToyAPI(calls_per_window=25, page_size=10)
+    plans = _hourly_plans(3)
+    records = list(_drain(_toy_reader(api, 10).read_window(0, plans[0], plans[1:])))
+    assert len(records) == 25
+    assert api.events[:5] == [
+        ("plan", (1, 0, 1)),  # the next windows' page 1, before this window's first page
+        ("plan", (2, 0, 1)),
+        ("take", (0, 0, 1)),
+        ("plan", (0, 0, 2)),  # ... whose other pages are planned once page 1 counts them
+        ("plan", (0, 0, 3)),
+    ]
+
+
+def test_windows_of_one_page_each_are_all_planned_ahead_of_the_reader():
+    # A backfill of small windows: each window is one page, so unless the next windows are
+    # planned before the current page is read, only one request is ever in flight.
+    api = ToyAPI(calls_per_window=5, page_size=10)
+    plans = _hourly_plans(4)
+    reader = _toy_reader(api, 10)
+    for index, plan in enumerate(plans):
+        list(_drain(reader.read_window(index, plan, plans[index + 1 : index + 3])))
+    takes = [key for what, key in api.events if what == "take"]
+    assert takes == [(i, 0, 1) for i in range(4)]
+    for index in range(1, 4):
+        planned = api.events.index(("plan", (index, 0, 1)))
+        assert planned < api.events.index(("take", (index - 1, 0, 1)))
 
 
 def _drain(generator):
