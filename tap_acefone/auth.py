@@ -95,6 +95,9 @@ class LoginAuthenticator(AcefoneAuthenticator):
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
+        # A refused login, kept for the run: the other threads waiting for a token fail with
+        # it instead of sending the same password again (repeated failures lock accounts).
+        self._refused: FatalResponseError | None = None
         self._renew_at = 0.0
         self._expires_at = 0.0
         # What the API said the last token it granted lives (`expires_in`), for the probe.
@@ -139,11 +142,18 @@ class LoginAuthenticator(AcefoneAuthenticator):
         return TokenExpiredError(f"HTTP {status}: the login token was refused")
 
     def _login(self) -> None:
+        if self._refused is not None:
+            raise FatalResponseError(str(self._refused))
+
         def attempt() -> None:
             credentials = {"email": self._email, "password": self._password}
             self._accept(self._post("/v1/auth/login", credentials, {}), action="log in")
 
-        self._retry(attempt, "POST /v1/auth/login")
+        try:
+            self._retry(attempt, "POST /v1/auth/login")
+        except FatalResponseError as exc:
+            self._refused = exc
+            raise
 
     def _refresh(self) -> bool:
         assert self._token is not None

@@ -20,9 +20,9 @@ class RequestLogEntry:
     ``seq`` numbers entries from 1 in the order their answers were completed (since the
     last ``reset_stats``). ``params`` is the query string as parsed (``key[]`` folded into
     ``key``). ``status`` is 0 for a connection reset without an answer. ``arrived_at`` is the
-    real monotonic reading at which the rate limiter saw the request (after arrival jitter
-    and latency; requests that never reach it, such as unknown paths and resets, carry the
-    reading when they were answered). The call-records fields are set on 200 answers of
+    real monotonic reading at which the rate limiter saw the request (after arrival jitter,
+    before latency; requests that never reach it, such as unknown paths, carry the reading
+    when they were answered). The call-records fields are set on 200 answers of
     ``GET /v1/call/records`` only: ``count`` as reported (with ``count_offset``; ``None`` when
     ``omit_count``), ``true_count`` the real size of the matching set, ``size`` and ``page``
     as sent, ``limit`` the effective page size (after clamping or ``ignore_limit``), ``ids``

@@ -205,24 +205,29 @@ class SandboxApp:
         return response
 
     def _api(self, route: Callable[[Request], Response], req: Request) -> Response:
-        """Jitter, latency, faults and the rate limit wrapped around a route handler."""
+        """Jitter, the rate limit, latency and faults wrapped around a route handler.
+
+        The limiter sees a request when it arrives (after the network's jitter), before the
+        server works on it: a throttle middleware such as Laravel's answers 429 before the
+        controller's slow query, so the latency, which stands for that work, comes after it.
+        """
         if self._jitter is not None:
             with self._jitter_lock:
                 delay = self._jitter.uniform(0.0, self.config.arrival_jitter)
             self.realtime.wait(delay)
+        decision = self.injector.draw(is_login=req.path in LOGIN_PATHS)
+        verdict = self._arrive(req)
+        if verdict is not None and not verdict.allowed:
+            self.stats.rate_limited("limiter")
+            return self._too_many(verdict.wait, verdict, req.arrived_at)
         if self.config.latency:
             self.realtime.wait(self.config.latency)
-        decision = self.injector.draw(is_login=req.path in LOGIN_PATHS)
         if decision.slow:
             self.stats.fault("slow")
             self.realtime.wait(self.injector.slow_seconds)
         if decision.kind == "reset":
             self.stats.fault("reset")
             return Response(0, reset=True)
-        verdict = self._arrive(req)
-        if verdict is not None and not verdict.allowed:
-            self.stats.rate_limited("limiter")
-            return self._too_many(verdict.wait, verdict, req.arrived_at)
         response = self._answer(route, req, decision)
         if verdict is not None and self.config.rate_limit_headers:
             response.headers[:0] = [
