@@ -280,14 +280,6 @@ class Sandbox(SandboxProcess):
         assert self._proc is not None
         return self._proc.pid
 
-    def stats(self) -> dict[str, Any]:
-        """``GET /_sandbox/stats``."""
-        return json.loads(self._request("GET", "/_sandbox/stats"))
-
-    def reset_stats(self) -> None:
-        """``POST /_sandbox/stats/reset``."""
-        self._request("POST", "/_sandbox/stats/reset", {})
-
 
 def strict_api(kind: str = "sliding_window") -> tuple[str, ...]:
     """Sandbox arguments: 1 s per page and an account limit of ``RATE`` requests/s."""

@@ -224,6 +224,14 @@ class SandboxProcess:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.read()
 
+    def stats(self) -> dict[str, Any]:
+        """``GET /_sandbox/stats``: requests, pages, 429s by cause, most in flight."""
+        return json.loads(self._request("GET", "/_sandbox/stats"))
+
+    def reset_stats(self) -> None:
+        """``POST /_sandbox/stats/reset``."""
+        self._request("POST", "/_sandbox/stats/reset", {})
+
     def now(self) -> datetime:
         """The sandbox's virtual clock."""
         return parse_instant(json.loads(self._request("GET", "/_sandbox/clock"))["now"])
