@@ -110,8 +110,8 @@ class Sizes:
 
 
 FULL = Sizes(
-    budget_days=2,
-    budget_calls=18_000,  # ~400 pages of 100 -> ~130 s at 3 req/s, per limiter kind
+    budget_days=3,
+    budget_calls=18_000,  # ~600 pages of 100 -> ~200 s at 3 req/s, per limiter kind
     backfill_days=30,
     backfill_calls=5_000,  # ~160k CDRs, ~180 pages of 1000
     incremental_calls=20_000,
