@@ -4,6 +4,7 @@ The sandbox runs in its own process, so its limiter stamps arrivals on a clock t
 threads cannot delay, as a real server's would; its latency comes after the limiter (a
 throttle middleware answers before the slow work). The tap runs at its defaults but for the
 rate: pages fetched ahead across windows, page size asked 1000 and clamped by the server.
+That the fetch-ahead crosses windows is proven without a clock in tests/test_prefetch.py.
 """
 
 from __future__ import annotations
@@ -45,6 +46,5 @@ def test_a_sync_at_the_accounts_limit_draws_no_429_and_reconciles(tmp_path, kind
             if config["start_date"] <= iso(row.started_at) < config["end_date"]
         ]
     assert stats["rate_limited_by_cause"]["limiter"] == 0, stats
-    assert stats["max_in_flight"] > 1, "pages were not fetched ahead"
     assert_exactly_once(run.records)
     assert_matches_truth(run.records, truth)
