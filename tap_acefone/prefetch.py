@@ -61,12 +61,15 @@ class Prefetcher(Generic[R]):
         with self._lock:
             sent = self._sent.pop(key, None)
             if sent is None or sent[0] != request:
+                # Not sent ahead: the reader is about to wait. Fetch further ahead (the slots
+                # may be held by the next windows' first pages, which must not pin the depth).
                 self._unplan(key)
                 future = self._workers.submit(self._fetch, request)
+                self._deeper()
             else:
                 future = sent[1]
                 if not future.done():  # the reader caught up: fetch further ahead
-                    self._depth = min(2 * self._depth, self._most)
+                    self._deeper()
             self._top_up()
         return future.result()
 
@@ -86,6 +89,9 @@ class Prefetcher(Generic[R]):
                 future.cancel()
             self._sent.clear()
         self._workers.shutdown()
+
+    def _deeper(self) -> None:
+        self._depth = min(2 * self._depth, self._most)
 
     def _unplan(self, key: Key) -> None:
         remaining = [item for item in self._planned if item[0] != key]

@@ -75,6 +75,44 @@ def test_in_flight_reaches_but_never_exceeds_max_concurrency(concurrency):
     assert sorted(fetch.started) == list(range(1, total + 1))  # each request sent once
 
 
+def test_the_next_windows_first_page_does_not_hold_back_the_current_window():
+    # The reader plans the next window's page 1 before it reads the current window, so that
+    # request is sent first and holds a worker. The current window's pages must still be
+    # fetched ahead on the other workers, not one at a time behind it.
+    fetch = GatedFetch()
+    prefetcher = Prefetcher(fetch, concurrency=3)
+    prefetcher.plan((1, 0, 1), 1001)
+    total = 10
+
+    def read() -> None:
+        prefetcher.take((0, 0, 1), 1)
+        for number in range(2, total + 1):
+            prefetcher.plan((0, 0, number), number)
+        for number in range(2, total + 1):
+            prefetcher.take((0, 0, number), number)
+
+    def current_in_flight() -> int:
+        return sum(1 for r in fetch.waiting() if r < 1000)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for number in range(1, total + 1):
+        with fetch.cond:
+            expected = 1 if number == 1 else min(2, total - number + 1)
+            assert fetch.cond.wait_for(lambda e=expected: current_in_flight() >= e, GUARD), (
+                f"waiting for page {number}: {current_in_flight()} of the window's pages in flight"
+            )
+            fetch.released.add(number)
+            fetch.cond.notify_all()
+    reader.join(GUARD)
+    with fetch.cond:
+        fetch.released.add(1001)
+        fetch.cond.notify_all()
+    prefetcher.close()
+    assert not reader.is_alive()
+    assert sorted(r for r in fetch.started if r < 1000) == list(range(1, total + 1))
+
+
 def test_requests_go_out_in_the_readers_order_whatever_order_they_were_planned_in():
     fetch = GatedFetch()
     order = [(0, 0, 2), (0, 0, 3), (0, 2, 1), (1, 0, 1)]
