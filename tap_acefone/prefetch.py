@@ -45,14 +45,22 @@ class Prefetcher(Generic[R]):
         self._lock = threading.Lock()
         self._planned: list[tuple[Key, int, R]] = []
         self._sent: dict[Key, tuple[R, Future[Page]]] = {}
+        self._then: dict[Key, Callable[[Page], None]] = {}
         self._order = 0
 
-    def plan(self, key: Key, request: R) -> None:
-        """Announce that the reader will `take(key, request)`; it may be sent at once."""
+    def plan(self, key: Key, request: R, *, then: Callable[[Page], None] | None = None) -> None:
+        """Announce that the reader will `take(key, request)`; it may be sent at once.
+
+        `then(page)` runs on the fetching thread as soon as the page arrives, before the reader
+        takes it: a window's first page can plan the window's other pages while the reader
+        is still busy with an earlier window.
+        """
         with self._lock:
             if key in self._sent or any(k == key for k, _, _ in self._planned):
                 return
             self._order += 1
+            if then is not None:
+                self._then[key] = then
             heapq.heappush(self._planned, (key, self._order, request))
             self._top_up()
 
@@ -78,6 +86,8 @@ class Prefetcher(Generic[R]):
         with self._lock:
             self._planned = [item for item in self._planned if item[0][: len(prefix)] != prefix]
             heapq.heapify(self._planned)
+            for key in [k for k in self._then if k[: len(prefix)] == prefix]:
+                del self._then[key]
             for key in [k for k in self._sent if k[: len(prefix)] == prefix]:
                 self._sent.pop(key)[1].cancel()
 
@@ -85,6 +95,7 @@ class Prefetcher(Generic[R]):
         """Stop the workers; requests still queued are cancelled."""
         with self._lock:
             self._planned.clear()
+            self._then.clear()
             for _, future in self._sent.values():
                 future.cancel()
             self._sent.clear()
@@ -94,6 +105,7 @@ class Prefetcher(Generic[R]):
         self._depth = min(2 * self._depth, self._most)
 
     def _unplan(self, key: Key) -> None:
+        self._then.pop(key, None)
         remaining = [item for item in self._planned if item[0] != key]
         if len(remaining) != len(self._planned):
             self._planned = remaining
@@ -102,7 +114,18 @@ class Prefetcher(Generic[R]):
     def _top_up(self) -> None:
         while self._planned and len(self._sent) < self._depth:
             key, _, request = heapq.heappop(self._planned)
-            self._sent[key] = (request, self._workers.submit(self._fetch, request))
+            then = self._then.pop(key, None)
+            fetch = self._fetch if then is None else _followed(self._fetch, then)
+            self._sent[key] = (request, self._workers.submit(fetch, request))
+
+
+def _followed(fetch: Callable[[R], Page], then: Callable[[Page], None]) -> Callable[[R], Page]:
+    def fetch_then(request: R) -> Page:
+        page = fetch(request)
+        then(page)
+        return page
+
+    return fetch_then
 
 
 class _DaemonWorkers:

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -122,6 +123,8 @@ class WindowReader:
         self._tz = tz
         self._logger = logger
         self._checks = run.checks or SyncChecks(tz, logger=logger)
+        self._answered = False  # has any page been served at the current page size?
+        self._upcoming: tuple[int, Sequence[WindowPlan]] = (0, ())
 
     def read_window(
         self, index: int, plan: WindowPlan, upcoming: Sequence[WindowPlan] = ()
@@ -133,7 +136,9 @@ class WindowReader:
         one page each still keeps `rate x latency` requests in flight (the prefetcher's depth,
         not this list, bounds how far ahead it sends).
         """
-        self._plan_first_pages(index + 1, upcoming)
+        self._upcoming = (index + 1, upcoming)
+        if self._answered:
+            self._plan_first_pages()
         audit = WindowAudit(plan.window, plan.query, notes=self._run.notes_of(index))
         tally = yield from self._read(index, 0, plan.query, audit)
         audit.read_whole(tally)
@@ -159,11 +164,23 @@ class WindowReader:
             self._checks.day_pin_contradicted(day)
         return tally
 
-    def _plan_first_pages(self, first_index: int, upcoming: Sequence[WindowPlan]) -> None:
+    def _plan_first_pages(self) -> None:
+        """Plan the next windows' page 1; each plans its window's other pages on arrival.
+
+        Not before the run's first answered page: until then the page size is unproven, and
+        a server that refuses it would refuse every request sent ahead.
+        """
+        first_index, upcoming = self._upcoming
         limit = self._page_size()
         for index, plan in enumerate(upcoming, start=first_index):
             request = PageRequest(plan.query, 1, limit, self._run.notes_of(index))
-            self._fetcher.plan((index, 0, 1), request)
+            then = partial(self._plan_rest, (index, 0), request)
+            self._fetcher.plan((index, 0, 1), request, then=then)
+
+    def _plan_rest(self, key: tuple[int, int], first: PageRequest, page: Page) -> None:
+        tally = QueryTally()
+        tally.add(page)
+        self._plan_after_first(key, tally, first)
 
     def _read(
         self, index: int, read: int, query: Window, audit: WindowAudit
@@ -184,13 +201,19 @@ class WindowReader:
                 while more:
                     request = PageRequest(query, number, limit, audit.notes)
                     page = self._fetcher.take((*key, number), request)
+                    if not self._answered:
+                        self._answered = True
+                        self._plan_first_pages()
                     more = tally.add(page)
                     yield from self._emit(page, bounds, tally, audit)
                     if number == 1:
                         self._plan_after_first(key, tally, request)
                     number += 1
             except SmallerPagesError:
-                self._fetcher.forget(key)
+                # Everything fetched ahead asked for the old size: the next windows' first
+                # pages are planned again once a page of the new size has been served.
+                self._fetcher.forget(())
+                self._answered = False
                 continue
             return tally
 

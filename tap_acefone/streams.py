@@ -164,7 +164,10 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
             tz=self.account_tz,
             logger=self.logger,
         )
-        ahead = 2 * int(self.config["max_concurrency"])  # the most the prefetcher sends ahead
+        # Page 1 of this many next windows is fetched ahead: enough to keep `max_concurrency`
+        # requests in flight through windows of one page each, few enough that the current
+        # window's other pages still find room in the prefetcher's depth (2 x concurrency).
+        ahead = max(1, int(self.config["max_concurrency"]) - 1)
         try:
             for index, plan in enumerate(plans):
                 upcoming = plans[index + 1 : index + 1 + ahead]

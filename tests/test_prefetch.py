@@ -138,7 +138,7 @@ class ToyAPI:
         self.page_size = page_size
         self.events: list[tuple[str, tuple[int, ...]]] = []
 
-    def plan(self, key, request):
+    def plan(self, key, request, then=None):
         self.events.append(("plan", key))
 
     def take(self, key, request: PageRequest) -> Page:
@@ -178,16 +178,16 @@ def _hourly_plans(hours: int) -> list[WindowPlan]:
     return [WindowPlan(w, w) for w in windows]
 
 
-def test_page_one_of_the_next_windows_is_planned_before_the_current_window_is_read():
+def test_page_one_of_the_next_windows_is_planned_once_the_first_page_is_answered():
     api = ToyAPI(calls_per_window=25, page_size=10)
     plans = _hourly_plans(3)
     records = list(_drain(_toy_reader(api, 10).read_window(0, plans[0], plans[1:])))
     assert len(records) == 25
     assert api.events[:5] == [
-        ("plan", (1, 0, 1)),  # the next windows' page 1, before this window's first page
+        ("take", (0, 0, 1)),  # the run's first page: it proves the page size is served
+        ("plan", (1, 0, 1)),  # ... then the next windows' page 1
         ("plan", (2, 0, 1)),
-        ("take", (0, 0, 1)),
-        ("plan", (0, 0, 2)),  # ... whose other pages are planned once page 1 counts them
+        ("plan", (0, 0, 2)),  # ... and this window's other pages, once page 1 counts them
         ("plan", (0, 0, 3)),
     ]
 
@@ -196,15 +196,41 @@ def test_windows_of_one_page_each_are_all_planned_ahead_of_the_reader():
     # A backfill of small windows: each window is one page, so unless the next windows are
     # planned before the current page is read, only one request is ever in flight.
     api = ToyAPI(calls_per_window=5, page_size=10)
-    plans = _hourly_plans(4)
+    plans = _hourly_plans(5)
     reader = _toy_reader(api, 10)
     for index, plan in enumerate(plans):
         list(_drain(reader.read_window(index, plan, plans[index + 1 : index + 3])))
     takes = [key for what, key in api.events if what == "take"]
-    assert takes == [(i, 0, 1) for i in range(4)]
-    for index in range(1, 4):
-        planned = api.events.index(("plan", (index, 0, 1)))
-        assert planned < api.events.index(("take", (index - 1, 0, 1)))
+    assert takes == [(i, 0, 1) for i in range(5)]
+    events = api.events
+    assert events.index(("plan", (1, 0, 1))) == events.index(("take", (0, 0, 1))) + 1
+    for index in range(2, 5):  # two windows ahead of the one being read
+        assert events.index(("plan", (index, 0, 1))) < events.index(("take", (index - 1, 0, 1)))
+
+
+def test_a_window_first_page_plans_its_other_pages_when_it_arrives():
+    # Page 1 of a later window, fetched ahead, plans that window's other pages as soon as it
+    # is answered, before the reader gets there: multi-page windows pipeline too.
+    fetch = GatedFetch()
+    prefetcher = Prefetcher(fetch, concurrency=2)
+    planned: list[int] = []
+
+    def rest(page: Page) -> None:
+        planned.append(int(page.rows[0]["id"]))
+        prefetcher.plan((1, 0, 2), 102)
+
+    fetch.released.add(1)
+    prefetcher.take((0, 0, 1), 1)  # the reader waited for it: the depth grows to two
+    prefetcher.plan((1, 0, 1), 101, then=rest)
+    with fetch.cond:
+        fetch.released.update({101, 102})
+        fetch.cond.notify_all()
+        assert fetch.cond.wait_for(lambda: 102 in fetch.started, GUARD)
+    assert planned == [101]  # planned on arrival: the reader has taken nothing yet
+    assert prefetcher.take((1, 0, 1), 101).rows[0]["id"] == "101"
+    assert prefetcher.take((1, 0, 2), 102).rows[0]["id"] == "102"
+    prefetcher.close()
+    assert fetch.started == [1, 101, 102]
 
 
 def _drain(generator):
