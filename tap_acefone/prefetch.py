@@ -23,15 +23,36 @@ from __future__ import annotations
 
 import heapq
 import queue
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from tap_acefone.pages import Page
 
 Key = tuple[int, ...]
 R = TypeVar("R")
+
+# How long the reader's thread may hold the GIL while a fetch thread waits for it (Python's
+# default is 5 ms). A paced request is counted as started when the pacer lets it go; each time
+# its thread then waits for the GIL behind the reader's record work, it reaches the server
+# later, and every late start delays all the ones after it. Measured (131 requests at
+# rate = limit = 10/s, 0.5 s latency, sliding window, two runs each): 15.97 and 15.88 s at
+# 5 ms, 15.57 and 15.27 s at 1 ms; no measurable CPU cost.
+SWITCH_INTERVAL = 0.001
+
+
+@contextmanager
+def responsive_threads(interval: float = SWITCH_INTERVAL) -> Iterator[None]:
+    """Run the block with a shorter GIL switch interval (restored afterwards)."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, interval))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class Prefetcher(Generic[R]):

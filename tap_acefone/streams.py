@@ -37,7 +37,7 @@ from tap_acefone.errors import (
     TransientResponseError,
 )
 from tap_acefone.pages import Page
-from tap_acefone.prefetch import Prefetcher
+from tap_acefone.prefetch import Prefetcher, responsive_threads
 from tap_acefone.profile import ApiProfile
 from tap_acefone.reading import PageRequest, RunRead, WindowPlan, WindowReader
 from tap_acefone.records import RecordShaper, conform_call_record
@@ -168,17 +168,18 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         # requests in flight through windows of one page each, few enough that the current
         # window's other pages still find room in the prefetcher's depth (2 x concurrency).
         ahead = max(1, int(self.config["max_concurrency"]) - 1)
-        try:
-            for index, plan in enumerate(plans):
-                upcoming = plans[index + 1 : index + 1 + ahead]
-                following = upcoming[0] if upcoming else None
-                audit = yield from reader.read_window(index, plan, upcoming)
-                self._finish_window(audit)
-                if following is not None:
-                    margin = DATE_ONLY_MARGIN if audit.date_only else CLOCK_CHANGE_MARGIN
-                    run.recent.forget_before(following.query.start, margin)
-        finally:
-            fetcher.close()
+        with responsive_threads():
+            try:
+                for index, plan in enumerate(plans):
+                    upcoming = plans[index + 1 : index + 1 + ahead]
+                    following = upcoming[0] if upcoming else None
+                    audit = yield from reader.read_window(index, plan, upcoming)
+                    self._finish_window(audit)
+                    if following is not None:
+                        margin = DATE_ONLY_MARGIN if audit.date_only else CLOCK_CHANGE_MARGIN
+                        run.recent.forget_before(following.query.start, margin)
+            finally:
+                fetcher.close()
 
     def plan_windows(self, context: Context | None) -> list[WindowPlan]:
         """Windows from the bookmark minus the lookback (or start_date) to end_date or now.

@@ -4,6 +4,7 @@ waits, in the reader's order, and page 1 of the next window before the current o
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tap_acefone.pages import Page
-from tap_acefone.prefetch import Prefetcher
+from tap_acefone.prefetch import Prefetcher, responsive_threads
 from tap_acefone.reading import PageRequest, RunRead, WindowPlan, WindowReader
 from tap_acefone.windows import Window
 from tests.taprun import run_tap, tap_config
@@ -246,3 +247,10 @@ def test_fetching_ahead_still_delivers_every_call_exactly_once(make_sandbox, con
     assert_exactly_once(run.records)
     assert_matches_truth(run.records, truth_in(sandbox, config))
     assert sandbox.stats()["max_in_flight"] <= concurrency
+
+
+def test_fetch_threads_wait_at_most_a_millisecond_for_the_gil_during_a_sync():
+    before = sys.getswitchinterval()
+    with responsive_threads():
+        assert sys.getswitchinterval() <= 0.001
+    assert sys.getswitchinterval() == before
