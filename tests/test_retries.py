@@ -147,8 +147,26 @@ def test_an_abandoned_request_sends_nothing_more():
         ("soon", None),
         (None, None),
         ("Thu, 26 Nov 2026 12:00:30 GMT", 30.0),
+        ("Thu, 26 Nov 2026 11:59:00 GMT", 0.0),
+        ("Thu, 26 Nov 2026 12:00:30", 30.0),
+        (" 2.5 ", 2.5),
+        ("", None),
+        ("nan", None),
+        ("inf", None),
+        ("-inf", None),
     ],
 )
 def test_parse_retry_after(header, expected):
     now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
     assert parse_retry_after(header, now=now) == expected
+
+
+@pytest.mark.parametrize("header", ["nan", "NaN", "inf", "1e999"])
+def test_an_unreadable_retry_after_is_retried_on_the_usual_schedule(header):
+    # A Retry-After no clock can wait (NaN, infinity) is ignored like a missing one: the
+    # retry waits the exponential backoff instead of crashing the run or waiting forever.
+    waits = []
+    failure = TransientResponseError("429", retry_after=parse_retry_after(header), throttled=True)
+    assert retried(failing(failure), waits=waits) == "ok"
+    assert len(waits) == 1
+    assert 0.5 <= waits[0] <= 1.0
