@@ -82,7 +82,7 @@ bench: $(PLUGINS_STAMP)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 # Not part of the test suite: mutmut (the [mutation] extra) over the [tool.mutmut] modules of
-# pyproject.toml, every 10th mutant of each module (scripts/mutation_sample.py says why;
+# pyproject.toml, every 20th mutant of each module (scripts/mutation_sample.py says why;
 # MUTATION_ARGS=--all for the full set, which takes hours). Results stay in mutants/.
 MUTATION_ARGS ?=
 MUTATION_STAMP := $(VENV)/.tap-acefone-mutation.stamp
