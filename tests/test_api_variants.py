@@ -257,6 +257,23 @@ def test_a_window_split_into_parts_logs_each_split_and_costs_boundedly(make_sand
     assert served >= len(truth_in(sandbox, config))
 
 
+def test_every_request_of_a_split_window_asks_for_the_tap_s_page_size(make_sandbox):
+    # The parts of a split window are fetched ahead. A part asked without the page size
+    # gets the API's default page instead, and the read that follows asks again: every
+    # such request is wasted budget.
+    sandbox = make_sandbox(**SMALL_PAGES, sort_key="day", unstable_ties=True, log_requests=True)
+    config = tap_config(sandbox, days=2, window_hours=24, page_size=50)
+    run = run_tap(config)
+    assert_exact(sandbox, config, run.records)
+    assert sum(row["splits"] for row in run.records_of("sync_windows")) > 0
+    asked = Counter(
+        tuple(entry.params.get("limit", []))
+        for entry in sandbox.request_log()
+        if entry.path == "/v1/call/records"
+    )
+    assert set(asked) == {("50",)}, asked
+
+
 def test_the_audit_rows_match_the_sandbox_request_log(make_sandbox):
     sandbox = make_sandbox(**SMALL_PAGES, unstable_ties=True, burst_calls=30, log_requests=True)
     sandbox.set_faults(Faults(fail_next=["429", "5xx"]))
