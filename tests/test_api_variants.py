@@ -274,6 +274,21 @@ def test_every_request_of_a_split_window_asks_for_the_tap_s_page_size(make_sandb
     assert set(asked) == {("50",)}, asked
 
 
+def test_a_full_last_page_answered_again_past_the_end_ends_the_read(make_sandbox):
+    # Without a count, a page past the end that repeats the last one is the only sign of
+    # the end when the last page is full: the window is complete after those two requests.
+    sandbox = make_sandbox(
+        omit_count=True, past_end="repeat_last", page_size_max=1000, log_requests=True
+    )
+    config = tap_config(sandbox, days=1, window_hours=24)
+    expected = truth_in(sandbox, config)
+    run = run_tap({**config, "page_size": len(expected)})
+    assert_matches_truth(run.records, expected)
+    sizes = [e.size for e in sandbox.request_log() if e.path == "/v1/call/records"]
+    assert sizes == [len(expected)] * 2
+    assert [row["splits"] for row in run.records_of("sync_windows")] == [0]
+
+
 def test_the_audit_rows_match_the_sandbox_request_log(make_sandbox):
     sandbox = make_sandbox(**SMALL_PAGES, unstable_ties=True, burst_calls=30, log_requests=True)
     sandbox.set_faults(Faults(fail_next=["429", "5xx"]))
