@@ -15,11 +15,17 @@ same code, so scores before and after new tests compare like with like.
 ones with mutmut and prints the table; `report` prints the table again from mutants/, and the
 survivors (with their diffs under --diffs). Score = (killed + timeout) / sampled: a mutant
 no test reaches counts against it.
+
+`--carry DIR` (a project copy whose mutants/ holds an earlier run) takes over a sampled
+mutant's result instead of running it when the earlier run detected it and the mutated
+function's source is unchanged (mutmut's own hash of it): tests only added since cannot let
+it survive. Survivors and mutants of changed functions are always run again.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -92,6 +98,40 @@ def statuses() -> dict[str, str]:
     return found
 
 
+def _function_of(name: str) -> tuple[str, str]:
+    """(module, mutmut's function key): `tap_acefone.auth`, `xǁLoginAuthenticatorǁ_accept`."""
+    module = _module_of(name)
+    return module, name[len(module) + 1 :].rsplit("__mutmut_", 1)[0]
+
+
+def function_hashes(root: Path) -> dict[tuple[str, str], str]:
+    """The hash mutmut keeps of each mutated function's source (`root`/mutants/*.meta)."""
+    found: dict[tuple[str, str], str] = {}
+    for meta in (root / "mutants").rglob("*.py.meta"):
+        module = ".".join(meta.relative_to(root / "mutants").with_suffix("").with_suffix("").parts)
+        data = json.loads(meta.read_text())
+        for function, digest in data.get("hash_by_function_name", {}).items():
+            found[module, function] = digest
+    return found
+
+
+def carried(names: list[str], other: Path) -> dict[str, str]:
+    """The results of `names` that an earlier run in `other` settles (see the docstring)."""
+    from mutmut.stats import status_by_exit_code  # noqa: PLC0415
+
+    here, there = function_hashes(ROOT), function_hashes(other)
+    codes: dict[str, int | None] = {}
+    for meta in (other / "mutants").rglob("*.py.meta"):
+        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+    settled = {}
+    for name in names:
+        function = _function_of(name)
+        status = status_by_exit_code[codes[name]] if name in codes else None
+        if status in DETECTED and function in here and here[function] == there.get(function):
+            settled[name] = status
+    return settled
+
+
 def sample(names: dict[str, list[str]], step: int) -> dict[str, list[str]]:
     """Every `step`-th name of each module's sorted list, starting with the first."""
     return {module: found[::step] for module, found in names.items()}
@@ -145,6 +185,7 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="reuse mutants/ (and its stats)")
     parser.add_argument("--diffs", action="store_true", help="show each survivor's diff")
+    parser.add_argument("--carry", type=Path, help="take over results of an earlier run here")
     args = parser.parse_args()
     step = 1 if args.all else args.step
     # mutmut works in the directory it is started from: mutants/ lands in the project root.
@@ -158,11 +199,23 @@ def main() -> int:
         picked = sample(generate(), step)
         names = [name for found in picked.values() for name in found]
         print(f"sample: every {step}-th mutant of each module, {len(names)} mutants", flush=True)
-        command = [str(MUTMUT), "run", "--max-children", str(args.max_children), *names]
-        subprocess.run(command, check=False)
+        settled = carried(names, args.carry.resolve()) if args.carry else {}
+        if settled:
+            print(f"{len(settled)} detected by the run in {args.carry}, function unchanged")
+        to_run = [name for name in names if name not in settled]
+        command = [str(MUTMUT), "run", "--max-children", str(args.max_children), *to_run]
+        if to_run:
+            subprocess.run(command, check=False)
     else:
         picked = sample(results_by_module(), step)
+        names = [name for found in picked.values() for name in found]
+        settled = carried(names, args.carry.resolve()) if args.carry else {}
     status = statuses()
+    for name, earlier in settled.items():
+        if status.get(name, "not checked") == "not checked":
+            status[name] = earlier
+    if settled:
+        print(f"({len(settled)} of the detected below were carried over from {args.carry})")
     print(table(picked, status))
     print("\nnot detected:")
     print(survivors(picked, status, diffs=args.diffs))
