@@ -7,6 +7,7 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
+import requests
 
 from tap_acefone.errors import (
     AbandonedError,
@@ -170,3 +171,33 @@ def test_an_unreadable_retry_after_is_retried_on_the_usual_schedule(header):
     assert retried(failing(failure), waits=waits) == "ok"
     assert len(waits) == 1
     assert 0.5 <= waits[0] <= 1.0
+
+
+def test_a_run_ending_during_a_token_renewal_sends_nothing_more():
+    # The renewal is where a fetched-ahead request may wait longest; if the run ends
+    # meanwhile, the request is given up, not sent with the new token.
+    stop = threading.Event()
+    call = failing(TokenExpiredError("401"))
+    with pytest.raises(AbandonedError):
+        retried(call, stop=stop, on_token_expired=stop.set)
+    assert len(call.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "said"),
+    [
+        (requests.exceptions.ConnectionError("reset by peer at https://x/?token=s"), "reset"),
+        (requests.exceptions.ReadTimeout("read timed out"), "timed out"),
+        (ConnectionResetError(104, "Connection reset by peer"), "reset"),
+    ],
+)
+def test_network_failures_are_retried_and_described_without_their_urls(failure, said, caplog):
+    waits = []
+    assert retried(failing(failure), waits=waits) == "ok"
+    assert len(waits) == 1
+    assert 0.5 <= waits[0] <= 1.0
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("GET /x: the ")
+    assert said in warning
+    assert "try 2 of 3 again in" in warning
+    assert "token" not in warning

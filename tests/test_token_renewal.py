@@ -194,13 +194,19 @@ def pacer_events(monkeypatch):
 
 @pytest.mark.parametrize(("fault", "server_wait"), [("429", 1.0), ("success_false", None)])
 def test_a_rate_limited_login_slows_the_pacer_and_waits_what_the_server_asked(
-    sandbox, pacer_events, fault, server_wait
+    sandbox, pacer_events, fault, server_wait, caplog
 ):
     """A login refused for throttling is a 429 like any other: the pacer slows down, holds
     every request for the server's `Retry-After` (the sandbox sends 1 s), then logs in."""
     sandbox.set_faults(Faults(apply_to_login=True, fail_next=[fault]))
     config = login_config(sandbox)
     run = run_tap(config)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    status = "429" if fault == "429" else "200"
+    said = f"POST /v1/auth/login: could not log in: HTTP {status}; try 2 of 8 again in "
+    assert warning.startswith(said)
+    if server_wait is not None:
+        assert warning == f"{said}{server_wait:.1f} s"
     assert_matches_truth(run.records, truth_in(sandbox, config))
     assert sandbox.stats()["requests_by_path"]["/v1/auth/login"] == 2
     holds = [(t, wait) for t, what, wait in pacer_events if what == "429"]
