@@ -186,6 +186,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="reuse mutants/ (and its stats)")
     parser.add_argument("--diffs", action="store_true", help="show each survivor's diff")
     parser.add_argument("--carry", type=Path, help="take over results of an earlier run here")
+    parser.add_argument(
+        "--resume", action="store_true", help="with --keep: skip mutants already checked here"
+    )
     args = parser.parse_args()
     step = 1 if args.all else args.step
     # mutmut works in the directory it is started from: mutants/ lands in the project root.
@@ -202,7 +205,10 @@ def main() -> int:
         settled = carried(names, args.carry.resolve()) if args.carry else {}
         if settled:
             print(f"{len(settled)} detected by the run in {args.carry}, function unchanged")
-        to_run = [name for name in names if name not in settled]
+        done = statuses() if args.keep and args.resume else {}
+        to_run = [
+            n for n in names if n not in settled and done.get(n, "not checked") == "not checked"
+        ]
         command = [str(MUTMUT), "run", "--max-children", str(args.max_children), *to_run]
         if to_run:
             subprocess.run(command, check=False)
