@@ -289,6 +289,22 @@ def test_a_full_last_page_answered_again_past_the_end_ends_the_read(make_sandbox
     assert [row["splits"] for row in run.records_of("sync_windows")] == [0]
 
 
+def test_with_a_count_the_read_stops_at_the_last_page(make_sandbox):
+    # Pages of exactly `count / pages` rows: the last one is full, so only the count says
+    # it is the last, and a request past it would be wasted.
+    sandbox = make_sandbox(calls_per_day=200, page_size_max=1000, log_requests=True)
+    config = tap_config(sandbox, days=1, window_hours=24)
+    run_tap({**config, "page_size": 1000})
+    (count,) = [e.count for e in sandbox.request_log() if e.path == "/v1/call/records"]
+    divisors = [d for d in range(2, count // 2 + 1) if count % d == 0 and count // d <= 20]
+    assert divisors, f"the window's count {count} must split into equal pages for this test"
+    sandbox.reset_stats()
+    run = run_tap({**config, "page_size": divisors[0]})
+    assert_matches_truth(run.records, truth_in(sandbox, config))
+    sizes = [e.size for e in sandbox.request_log() if e.path == "/v1/call/records"]
+    assert sizes == [divisors[0]] * (count // divisors[0])
+
+
 def test_the_audit_rows_match_the_sandbox_request_log(make_sandbox):
     sandbox = make_sandbox(**SMALL_PAGES, unstable_ties=True, burst_calls=30, log_requests=True)
     sandbox.set_faults(Faults(fail_next=["429", "5xx"]))
