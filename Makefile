@@ -11,6 +11,8 @@
 #   make settings write meltano.yml's tap-acefone settings and the README's table from
 #                 tap-acefone --about (the settings are described in tap_acefone/settings.py)
 #   make bench    tap vs the physical floor (not a test; BENCH_ARGS=--quick for a smoke run)
+#   make mutation mutmut over the modules that decide correctness, on a fixed sample (not a
+#                 test; MUTATION_ARGS=--all for every mutant); make mutation-report reprints it
 #   make clean    caches, installed plugins, build output (keeps .venv and Meltano's state);
 #                 make distclean also removes .venv
 
@@ -27,10 +29,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv plugins demo test test-fast e2e lint typecheck format settings readme bench clean \
-	distclean
+	distclean mutation mutation-report
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(VENV_STAMP)
 
@@ -79,10 +81,26 @@ readme: settings
 bench: $(PLUGINS_STAMP)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
+# Not part of the test suite: mutmut (the [mutation] extra) over the [tool.mutmut] modules of
+# pyproject.toml, every 20th mutant of each module (scripts/mutation_sample.py says why;
+# MUTATION_ARGS=--all for the full set, which takes hours). Results stay in mutants/.
+MUTATION_ARGS ?=
+MUTATION_STAMP := $(VENV)/.tap-acefone-mutation.stamp
+
+$(MUTATION_STAMP): $(VENV_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
+	@touch $@
+
+mutation: $(MUTATION_STAMP)
+	nice -n 10 $(BIN)/python scripts/mutation_sample.py run $(MUTATION_ARGS)
+
+mutation-report: $(MUTATION_STAMP)
+	$(BIN)/python scripts/mutation_sample.py report --diffs $(MUTATION_ARGS)
+
 # Keeps .meltano/meltano.db: it holds Meltano's incremental state for real syncs.
 clean:
 	rm -rf .meltano/extractors .meltano/loaders .meltano/run .meltano/logs $(PLUGINS_STAMP)
-	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis .tmp output build dist
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis .tmp output build dist mutants
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 	find . -path ./$(VENV) -prune -o -name '*.egg-info' -type d -exec rm -rf {} +
 

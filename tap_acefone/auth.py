@@ -7,6 +7,7 @@ or placed in an error message.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from typing_extensions import override
 
 from tap_acefone.errors import FatalResponseError, TokenExpiredError, TransientResponseError
+from tap_acefone.retries import parse_retry_after
 
 # Renew a login token this long before the API would expire it, so a slow page fetched just
 # before expiry does not fail on arrival.
@@ -174,8 +176,16 @@ class LoginAuthenticator(AcefoneAuthenticator):
 
     def _accept(self, response: requests.Response, *, action: str) -> None:
         body = _json_or_none(response)
-        if _is_transient(response.status_code, body):
-            raise TransientResponseError(f"could not {action}: HTTP {response.status_code}")
+        status = response.status_code
+        if _is_transient(status, body):
+            # A throttled login is a 429 like any other: the pacer slows down and holds for
+            # the server's Retry-After (on_backoff), and the retry waits exactly that long.
+            raise TransientResponseError(
+                f"could not {action}: HTTP {status}",
+                parse_retry_after(response.headers.get("Retry-After")) if status == 429 else None,
+                throttled=status == 429 or _says_too_many(body),
+                status=status,
+            )
         token = body.get("access_token") if isinstance(body, dict) else None
         if response.status_code >= 400 or not isinstance(token, str) or not token:
             message = body.get("message") if isinstance(body, dict) else None
@@ -212,8 +222,12 @@ def _is_transient(status: int, body: Any) -> bool:
         return False
     if not isinstance(body, dict):
         return True
-    message = str(body.get("message", "")).lower()
-    return body.get("success") == "false" or "too many" in message
+    return body.get("success") == "false" or _says_too_many(body)
+
+
+def _says_too_many(body: Any) -> bool:
+    """The rate-limit page ("Too Many Attempts."), whatever status it came with."""
+    return isinstance(body, dict) and "too many" in str(body.get("message", "")).lower()
 
 
 def _lifetime(value: object) -> float:
@@ -221,4 +235,5 @@ def _lifetime(value: object) -> float:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return DEFAULT_LIFETIME_SECONDS
-    return seconds if seconds > 0 else DEFAULT_LIFETIME_SECONDS
+    # An infinite lifetime (JSON 1e999) would keep a token past the API's real expiry.
+    return seconds if 0 < seconds < math.inf else DEFAULT_LIFETIME_SECONDS

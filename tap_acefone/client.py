@@ -15,6 +15,7 @@ error (retried) or a fatal one with a message the user can act on.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
@@ -249,9 +250,11 @@ class AcefoneStream(RESTStream[Any]):
         reset = response.headers.get("X-RateLimit-Reset")
         if wait is None and reset is not None:
             try:
-                wait = self.tap.pacer.seconds_until(float(reset))
+                at = float(reset)
             except ValueError:
                 return None
+            # NaN would crash the sleep and infinity hold the run, as for Retry-After.
+            wait = self.tap.pacer.seconds_until(at) if math.isfinite(at) else None
         return wait
 
     def read_page(self, response: requests.Response) -> Page:

@@ -257,6 +257,54 @@ def test_a_window_split_into_parts_logs_each_split_and_costs_boundedly(make_sand
     assert served >= len(truth_in(sandbox, config))
 
 
+def test_every_request_of_a_split_window_asks_for_the_tap_s_page_size(make_sandbox):
+    # The parts of a split window are fetched ahead. A part asked without the page size
+    # gets the API's default page instead, and the read that follows asks again: every
+    # such request is wasted budget.
+    sandbox = make_sandbox(**SMALL_PAGES, sort_key="day", unstable_ties=True, log_requests=True)
+    config = tap_config(sandbox, days=2, window_hours=24, page_size=50)
+    run = run_tap(config)
+    assert_exact(sandbox, config, run.records)
+    assert sum(row["splits"] for row in run.records_of("sync_windows")) > 0
+    asked = Counter(
+        tuple(entry.params.get("limit", []))
+        for entry in sandbox.request_log()
+        if entry.path == "/v1/call/records"
+    )
+    assert set(asked) == {("50",)}, asked
+
+
+def test_a_full_last_page_answered_again_past_the_end_ends_the_read(make_sandbox):
+    # Without a count, a page past the end that repeats the last one is the only sign of
+    # the end when the last page is full: the window is complete after those two requests.
+    sandbox = make_sandbox(
+        omit_count=True, past_end="repeat_last", page_size_max=1000, log_requests=True
+    )
+    config = tap_config(sandbox, days=1, window_hours=24)
+    expected = truth_in(sandbox, config)
+    run = run_tap({**config, "page_size": len(expected)})
+    assert_matches_truth(run.records, expected)
+    sizes = [e.size for e in sandbox.request_log() if e.path == "/v1/call/records"]
+    assert sizes == [len(expected)] * 2
+    assert [row["splits"] for row in run.records_of("sync_windows")] == [0]
+
+
+def test_with_a_count_the_read_stops_at_the_last_page(make_sandbox):
+    # Pages of exactly `count / pages` rows: the last one is full, so only the count says
+    # it is the last, and a request past it would be wasted.
+    sandbox = make_sandbox(calls_per_day=200, page_size_max=1000, log_requests=True)
+    config = tap_config(sandbox, days=1, window_hours=24)
+    run_tap({**config, "page_size": 1000})
+    (count,) = [e.count for e in sandbox.request_log() if e.path == "/v1/call/records"]
+    divisors = [d for d in range(2, count // 2 + 1) if count % d == 0 and count // d <= 20]
+    assert divisors, f"the window's count {count} must split into equal pages for this test"
+    sandbox.reset_stats()
+    run = run_tap({**config, "page_size": divisors[0]})
+    assert_matches_truth(run.records, truth_in(sandbox, config))
+    sizes = [e.size for e in sandbox.request_log() if e.path == "/v1/call/records"]
+    assert sizes == [divisors[0]] * (count // divisors[0])
+
+
 def test_the_audit_rows_match_the_sandbox_request_log(make_sandbox):
     sandbox = make_sandbox(**SMALL_PAGES, unstable_ties=True, burst_calls=30, log_requests=True)
     sandbox.set_faults(Faults(fail_next=["429", "5xx"]))

@@ -28,6 +28,9 @@ SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "call_records.js
         (to_text, 1, "1"),
         (to_text, True, "true"),
         (to_text, {"a": 1}, '{"a":1}'),
+        # An object or a list in a text field arrives as compact JSON, readable back as JSON.
+        (to_text, {"a": 1, "b": [2, "é"]}, '{"a":1,"b":[2,"é"]}'),
+        (to_text, ["x", "y"], '["x","y"]'),
         (to_text, None, None),
         (to_integer, "54", 54),
         (to_integer, 54.0, 54),

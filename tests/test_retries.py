@@ -7,6 +7,7 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
+import requests
 
 from tap_acefone.errors import (
     AbandonedError,
@@ -147,8 +148,56 @@ def test_an_abandoned_request_sends_nothing_more():
         ("soon", None),
         (None, None),
         ("Thu, 26 Nov 2026 12:00:30 GMT", 30.0),
+        ("Thu, 26 Nov 2026 11:59:00 GMT", 0.0),
+        ("Thu, 26 Nov 2026 12:00:30", 30.0),
+        (" 2.5 ", 2.5),
+        ("", None),
+        ("nan", None),
+        ("inf", None),
+        ("-inf", None),
     ],
 )
 def test_parse_retry_after(header, expected):
     now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
     assert parse_retry_after(header, now=now) == expected
+
+
+@pytest.mark.parametrize("header", ["nan", "NaN", "inf", "1e999"])
+def test_an_unreadable_retry_after_is_retried_on_the_usual_schedule(header):
+    # A Retry-After no clock can wait (NaN, infinity) is ignored like a missing one: the
+    # retry waits the exponential backoff instead of crashing the run or waiting forever.
+    waits = []
+    failure = TransientResponseError("429", retry_after=parse_retry_after(header), throttled=True)
+    assert retried(failing(failure), waits=waits) == "ok"
+    assert len(waits) == 1
+    assert 0.5 <= waits[0] <= 1.0
+
+
+def test_a_run_ending_during_a_token_renewal_sends_nothing_more():
+    # The renewal is where a fetched-ahead request may wait longest; if the run ends
+    # meanwhile, the request is given up, not sent with the new token.
+    stop = threading.Event()
+    call = failing(TokenExpiredError("401"))
+    with pytest.raises(AbandonedError):
+        retried(call, stop=stop, on_token_expired=stop.set)
+    assert len(call.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "said"),
+    [
+        (requests.exceptions.ConnectionError("reset by peer at https://x/?token=s"), "reset"),
+        (requests.exceptions.ReadTimeout("read timed out"), "timed out"),
+        (ConnectionResetError(104, "Connection reset by peer"), "reset"),
+    ],
+)
+def test_network_failures_are_retried_and_described_without_their_urls(failure, said, caplog):
+    waits = []
+    assert retried(failing(failure), waits=waits) == "ok"
+    assert len(waits) == 1
+    assert 0.5 <= waits[0] <= 1.0
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("GET /x: the ")
+    assert said in warning
+    assert "try 2 of 3 again in" in warning
+    assert "token" not in warning

@@ -9,9 +9,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import requests
 
+from tap_acefone.errors import TransientResponseError
 from tap_acefone.pacing import MARGIN, Pacer
 from tap_acefone.sandbox import Faults
+from tap_acefone.tap import TapAcefone
 from tests.taprun import run_tap, tap_config
 from tests.truth import assert_exactly_once, assert_matches_truth, truth_in
 
@@ -81,3 +84,18 @@ def _throttle_once_after_first_state(sandbox):
             sandbox.set_faults(Faults(fail_next=["429"]))
 
     return on_message
+
+
+@pytest.mark.parametrize("reset", ["nan", "inf", "-inf", "soon"])
+def test_a_429_with_an_unreadable_reset_time_falls_back_to_backoff(sandbox, reset):
+    # Without Retry-After the reset header says how long to wait; one no clock can wait
+    # (NaN, infinity) or no number at all must leave the wait to the exponential backoff.
+    stream = TapAcefone(config=tap_config(sandbox, days=1)).streams["call_records"]
+    response = requests.Response()
+    response.status_code = 429
+    response.headers["X-RateLimit-Reset"] = reset
+    response._content = b'{"success":"false","message":"Too Many Attempts."}'
+    with pytest.raises(TransientResponseError) as failure:
+        stream.validate_response(response)
+    assert failure.value.retry_after is None
+    assert failure.value.throttled

@@ -178,6 +178,29 @@ def test_a_second_holding_more_calls_than_a_part_may_stays_one_part():
     assert all(a.end == b.start for a, b in itertools.pairwise(parts))
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    seconds=st.lists(st.integers(min_value=0, max_value=59), max_size=60),
+    most=st.sampled_from([1, 2, 3, 4.5, 7, 10]),
+)
+def test_a_split_cuts_only_where_a_page_would_overflow(seconds, most):
+    # Each part is read with its own requests, so a needless cut costs a request for ever:
+    # parts hold at most `most` of the calls seen (a busier second stays one part of its
+    # own), and two neighbouring parts that both hold calls could not be one part.
+    window = Window(utc(2026, 3, 1), utc(2026, 3, 1, 0, 1))
+    calls = [window.start.timestamp() + s + 0.25 for s in seconds]
+    parts = window.split(calls, most)
+    assert parts[0].start == window.start
+    assert parts[-1].end == window.end
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+    held = [[t for t in calls if p.start.timestamp() <= t < p.end.timestamp()] for p in parts]
+    for part in held:
+        assert len(part) <= most or len({int(t) for t in part}) == 1
+    if len(calls) > most:
+        for a, b in itertools.pairwise(held):
+            assert not (a and b) or len(a) + len(b) > most, (held, most)
+
+
 def test_a_split_with_too_few_calls_seen_halves_the_window():
     window = Window(utc(2026, 3, 1), utc(2026, 3, 1, 0, 0, 11))
     assert window.split([], most=10) == [
