@@ -48,11 +48,11 @@ def bearer_value(token: str) -> str:
 class AcefoneAuthenticator(APIAuthenticatorBase):
     """What the request path asks of a credential: what a 401 means, and forgetting a token."""
 
-    def rejected(self, status: int) -> Exception:
-        """The error for the API refusing this credential with `status`."""
+    def rejected(self, status: int, sent: str | None = None) -> Exception:
+        """The error for the API refusing this credential (sent as `sent`) with `status`."""
         raise NotImplementedError
 
-    def invalidate(self) -> None:
+    def invalidate(self, refused: TokenExpiredError | None = None) -> None:
         """Forget a token the API refused (nothing to forget for a static token)."""
 
 
@@ -64,7 +64,7 @@ class StaticTokenAuthenticator(AcefoneAuthenticator):
         self.auth_headers = {"Authorization": bearer_value(token)}
 
     @override
-    def rejected(self, status: int) -> FatalResponseError:
+    def rejected(self, status: int, sent: str | None = None) -> FatalResponseError:
         """The error for a refused static token: only a new token helps."""
         return FatalResponseError(
             f"The API refused api_token (HTTP {status}): it is wrong, expired, deleted or "
@@ -133,15 +133,21 @@ class LoginAuthenticator(AcefoneAuthenticator):
             return self._refresh()
 
     @override
-    def invalidate(self) -> None:
-        """Forget the token the API just refused, so the next request logs in afresh."""
+    def invalidate(self, refused: TokenExpiredError | None = None) -> None:
+        """Forget the token the API just refused, so the next request logs in afresh.
+
+        Several requests in flight are refused together when a token expires: only the first
+        to get here forgets it; the others find a new token already there and retry with it.
+        """
         with self._lock:
-            self._token = None
+            sent = refused.sent if refused is not None else None
+            if sent is None or (self._token is not None and sent == bearer_value(self._token)):
+                self._token = None
 
     @override
-    def rejected(self, status: int) -> TokenExpiredError:
+    def rejected(self, status: int, sent: str | None = None) -> TokenExpiredError:
         """A refused login token is renewed and the request retried once."""
-        return TokenExpiredError(f"HTTP {status}: the login token was refused")
+        return TokenExpiredError(f"HTTP {status}: the login token was refused", sent=sent)
 
     def _login(self) -> None:
         if self._refused is not None:

@@ -222,7 +222,8 @@ class AcefoneStream(RESTStream[Any]):
         """Classify the status; runs inside the retry loop."""
         status = response.status_code
         if status == 401:
-            raise self.authenticator.rejected(status)
+            sent = response.request.headers.get("Authorization")
+            raise self.authenticator.rejected(status, sent)
         if status == 403:
             raise FatalResponseError(
                 f"GET {self.path} was refused with HTTP 403: the API token lacks Access Control "

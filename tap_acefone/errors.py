@@ -65,7 +65,15 @@ class TransientResponseError(RetriableAPIError):
 
 
 class TokenExpiredError(TransientResponseError):
-    """A login token was refused: log in again, then retry once."""
+    """A login token was refused: log in again, then retry once.
+
+    `sent` is the Authorization header the refused request carried, so that of several
+    requests refused together only the first makes the tap log in again.
+    """
+
+    def __init__(self, message: str, *, sent: str | None = None) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class SmallerPagesError(Exception):

@@ -149,7 +149,7 @@ def paced_tries(
     what: str,
     pacer: Pacer,
     logger: logging.Logger,
-    on_token_expired: Callable[[], None] | None = None,
+    on_token_expired: Callable[[TokenExpiredError], None] | None = None,
     stop: threading.Event | None = None,
 ) -> Callable[..., T]:
     """Each try of `func`: paced, renewing a refused login token once, abandoned on `stop`."""
@@ -162,7 +162,7 @@ def paced_tries(
             if on_token_expired is None:
                 raise FatalResponseError(f"{what}: {exc}") from None
             logger.info("%s: the login token was refused; logging in again", what)
-            on_token_expired()
+            on_token_expired(exc)
         _start(pacer, stop, what)
         try:
             return func(*args)

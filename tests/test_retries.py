@@ -119,7 +119,7 @@ def test_an_expired_token_is_renewed_once_and_not_counted_as_a_try():
     call = failing(
         TokenExpiredError("401"), TransientResponseError("a"), TransientResponseError("b")
     )
-    assert retried(call, on_token_expired=lambda: renewals.append(1)) == "ok"
+    assert retried(call, on_token_expired=lambda exc: renewals.append(1)) == "ok"
     assert renewals == [1]
     assert len(call.calls) == 4  # 3 tries, one of them renewed and repeated
 
@@ -127,7 +127,7 @@ def test_an_expired_token_is_renewed_once_and_not_counted_as_a_try():
 def test_a_token_refused_again_after_renewal_is_fatal():
     call = failing(TokenExpiredError("401"), TokenExpiredError("401"))
     with pytest.raises(FatalResponseError, match="GET /x"):
-        retried(call, on_token_expired=lambda: None)
+        retried(call, on_token_expired=lambda exc: None)
 
 
 def test_an_abandoned_request_sends_nothing_more():
@@ -179,7 +179,7 @@ def test_a_run_ending_during_a_token_renewal_sends_nothing_more():
     stop = threading.Event()
     call = failing(TokenExpiredError("401"))
     with pytest.raises(AbandonedError):
-        retried(call, stop=stop, on_token_expired=stop.set)
+        retried(call, stop=stop, on_token_expired=lambda exc: stop.set())
     assert len(call.calls) == 1
 
 
