@@ -212,7 +212,10 @@ class Probe:
         self.stream: CallRecordsStream = self.tap.streams["call_records"]  # type: ignore[assignment]
         self.tz = self.tap.account_tz
         self._lock = threading.Lock()
+        self._sent_at: dict[int, float] = {}
         self.tap.session.hooks["response"].append(self._observe)
+        self._send = self.tap.session.send
+        self.tap.session.send = self._timed_send  # type: ignore[method-assign]
 
     # -- the run ----------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -639,6 +642,17 @@ class Probe:
             params.pop("limit", None)
         return self.stream.fetch(dataclasses.replace(request, params=params))
 
+    def _timed_send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """The session's `send`, noting when each request left, on the probe's clock.
+
+        A limiter counts requests when they arrive, and a throttle answers its 429 at once
+        while accepted requests take the server's time: ordered by when their answers came,
+        the accepted requests of a round would all seem to come after its 429.
+        """
+        with self._lock:
+            self._sent_at[id(request)] = self.clock.monotonic()
+        return self._send(request, **kwargs)
+
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """The session's response hook: the status and the limiter's headers, nothing else."""
         kept = {
@@ -646,8 +660,10 @@ class Probe:
             for name, value in response.headers.items()
             if name.lower() in _RATE_HEADER_NAMES
         }
+        with self._lock:
+            sent = self._sent_at.pop(id(response.request), None)
         observation = checks.Observation(
-            at=self.clock.monotonic(),
+            at=self.clock.monotonic() if sent is None else sent,
             method=response.request.method or "GET",
             status=response.status_code,
             headers=kept,

@@ -277,7 +277,10 @@ def bounds_from(
 
 @dataclass
 class Observation:
-    """One response as the probe saw it: no body, only the status and the limiter's headers."""
+    """One response as the probe saw it: no body, only the status and the limiter's headers.
+
+    `at` is when its request was sent (on the probe's clock), not when the answer came.
+    """
 
     at: float
     method: str
