@@ -4,7 +4,8 @@ One test per variant knob the probe is meant to detect (bounds, ordering, envelo
 limiters with and without headers, token lifetime, time zone, latency per page size), all
 against the sandbox over HTTP, reading the report the probe writes. Pace and latency run on
 a hand-driven clock (`ManualTime`, shared by the sandbox and the probe), so nothing sleeps
-and every duration in the report is exact.
+and every duration in the report is exact; one test runs on real time, with rounds sent at
+once, because that is where answers come back in another order than their requests left.
 """
 
 from __future__ import annotations
@@ -292,6 +293,20 @@ def test_the_probe_finds_the_rate_limit_when_asked(probe_of, kind, headers):
     assert sandbox.stats()["rate_limited_429"] == 1
     assert report["recommended"]["requests_per_second"] == round(limit / period, 2)
     assert report["recommended"]["requests_per_second_known"] is True
+
+
+def test_on_a_slow_api_the_limit_is_measured_from_when_requests_were_sent(make_sandbox):
+    # Real time and rounds sent at once, as users run it: a throttle answers the round's 429
+    # at once, its accepted requests only after the server's latency. Counted by when their
+    # answers came, the accepted requests would all seem to follow the 429.
+    sandbox = make_sandbox(
+        calls_per_day=150, latency=0.3, rate_limit=3, rate_limit_kind="sliding_window"
+    )
+    config = tap_config(sandbox, days=1, requests_per_second=2)
+    report = Probe(config, find_rate_limit=True).run()
+    measured = report["rate_limit"]["measured"]
+    assert (measured["limit"], measured["period"]) == (3, 1)
+    assert sandbox.stats()["rate_limited_by_cause"]["limiter"] >= 1
 
 
 def test_without_retry_after_or_headers_the_period_stays_unknown(probe_of):
