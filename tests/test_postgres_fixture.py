@@ -85,7 +85,9 @@ def _postmaster_and_datadir(server: PostgresServer) -> tuple[int, Path]:
     with server.connect() as conn:
         backend = conn.execute("select pg_backend_pid()").fetchone()[0]
         datadir = Path(conn.execute("show data_directory").fetchone()[0])
-    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        # Read while the connection is open: its backend process ends with it.
+        stat = Path(f"/proc/{backend}/stat").read_text()
+    postmaster = int(stat.rsplit(")", 1)[1].split()[1])
     return postmaster, datadir
 
 
