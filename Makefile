@@ -76,7 +76,7 @@ settings: $(VENV_STAMP)
 
 readme: settings
 
-# Not part of the test suite: tap vs the physical floor on the sandbox, one table (~25 min;
+# Not part of the test suite: tap vs the physical floor on the sandbox, one table (~35 min;
 # BENCH_ARGS=--quick for a smoke run, --help for the rest).
 bench: $(PLUGINS_STAMP)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
