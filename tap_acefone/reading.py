@@ -132,9 +132,10 @@ class WindowReader:
         """The window's new records; returns (as the generator's value) its audit.
 
         `upcoming` are the windows after this one that may be fetched ahead: their page 1 is
-        planned before this window's first page is read, so that a run of windows that fit
-        one page each still keeps `rate x latency` requests in flight (the prefetcher's depth,
-        not this list, bounds how far ahead it sends).
+        planned before this window's first page is read (once the run's first page has
+        proven the page size), so that a run of windows that fit one page each still keeps
+        `rate x latency` requests in flight (the prefetcher's depth, not this list, bounds
+        how far ahead it sends).
         """
         self._upcoming = (index + 1, upcoming)
         if self._answered:
