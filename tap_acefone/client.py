@@ -15,7 +15,6 @@ error (retried) or a fatal one with a message the user can act on.
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from tap_acefone import accounts
 from tap_acefone.auth import AcefoneAuthenticator
 from tap_acefone.errors import FatalResponseError, TransientResponseError
 from tap_acefone.output import BufferedSingerWriter
+from tap_acefone.pacing import header_number
 from tap_acefone.pages import Page
 from tap_acefone.records import may_hold_unstorable_text
 from tap_acefone.retries import RetryLog, jittered, paced_tries, parse_retry_after, with_retries
@@ -248,14 +248,9 @@ class AcefoneStream(RESTStream[Any]):
     def _server_wait(self, response: requests.Response) -> float | None:
         """How long a 429 asks us to wait: `Retry-After`, else `X-RateLimit-Reset`."""
         wait = parse_retry_after(response.headers.get("Retry-After"))
-        reset = response.headers.get("X-RateLimit-Reset")
-        if wait is None and reset is not None:
-            try:
-                at = float(reset)
-            except ValueError:
-                return None
-            # NaN would crash the sleep and infinity hold the run, as for Retry-After.
-            wait = self.tap.pacer.seconds_until(at) if math.isfinite(at) else None
+        at = header_number(response.headers.get("X-RateLimit-Reset"))
+        if wait is None and at is not None:
+            wait = self.tap.pacer.seconds_until(at)
         return wait
 
     def read_page(self, response: requests.Response) -> Page:

@@ -123,11 +123,11 @@ class Pacer:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Read `X-RateLimit-*` headers: an exhausted budget with a reset time holds until it."""
-        limit = _header_number(headers, "X-RateLimit-Limit")
+        limit = header_number(headers.get("X-RateLimit-Limit"))
         if limit is not None:
             self.reported_limit = int(limit)
-        remaining = _header_number(headers, "X-RateLimit-Remaining")
-        reset = _header_number(headers, "X-RateLimit-Reset")
+        remaining = header_number(headers.get("X-RateLimit-Remaining"))
+        reset = header_number(headers.get("X-RateLimit-Reset"))
         if remaining is not None and remaining <= 0 and reset is not None:
             self.hold(self.seconds_until(reset))
 
@@ -138,12 +138,15 @@ class Pacer:
         return max(reset, 0.0)
 
 
-def _header_number(headers: Mapping[str, str], name: str) -> float | None:
-    value = headers.get(name)
-    if value is None:
+def header_number(text: str | None) -> float | None:
+    """A rate-limit header's number; None when absent, not a number, NaN or infinite.
+
+    NaN would crash a sleep and infinity hold the run for ever.
+    """
+    if text is None:
         return None
     try:
-        number = float(value.strip())
+        number = float(text.strip())
     except ValueError:
         return None
     return number if math.isfinite(number) else None

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
 
+from tap_acefone.pacing import header_number
 from tap_acefone.selfchecks import is_local_stamp, local_start
 
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -295,14 +296,8 @@ def header(observation: Observation, name: str) -> str | None:
 
 
 def number(text: str | None) -> float | None:
-    """A header's number, if it is one."""
-    if text is None:
-        return None
-    try:
-        value = float(text.strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    """A header's number, if it is one (read as the tap's pacer reads it)."""
+    return header_number(text)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tap_acefone.pacing import Pacer
 from tap_acefone.sandbox import Sandbox, SandboxConfig
 
 # A throwaway PostgreSQL for the tests that load into one.
@@ -38,3 +39,28 @@ def make_sandbox() -> Iterator[SandboxFactory]:
 def sandbox(make_sandbox: SandboxFactory) -> Sandbox:
     """A default sandbox: three days of calls in Asia/Kolkata."""
     return make_sandbox()
+
+
+@pytest.fixture
+def pacer_events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, str, float | None]]:
+    """(pacer time, what, value) for every request start and every 429 the pacer hears of.
+
+    Starts carry the pace in force; 429s the server's wait. Read on the pacer's own clock, so
+    the checks hold however busy the machine is.
+    """
+    events: list[tuple[float, str, float | None]] = []
+    wait, throttled = Pacer.wait, Pacer.throttled
+
+    def recording_wait(self: Pacer, stop: Any = None) -> bool:
+        started = wait(self, stop)
+        if started and self.last_start is not None:
+            events.append((self.last_start, "start", self.current))
+        return started
+
+    def recording_throttled(self: Pacer, retry_after: float | None) -> None:
+        events.append((self.now(), "429", retry_after))
+        throttled(self, retry_after)
+
+    monkeypatch.setattr(Pacer, "wait", recording_wait)
+    monkeypatch.setattr(Pacer, "throttled", recording_throttled)
+    return events

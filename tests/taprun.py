@@ -54,6 +54,14 @@ class TapRun:
         return state.get("bookmarks", {}).get("call_records", {}).get("replication_key_value")
 
     @property
+    def bookmarks(self) -> set[str]:
+        """Every call_records bookmark the run's STATE messages carried."""
+        return {
+            state.get("bookmarks", {}).get("call_records", {}).get("replication_key_value")
+            for state in self.states
+        } - {None}
+
+    @property
     def ids(self) -> list[str]:
         return [r["id"] for r in self.records]
 

@@ -87,7 +87,7 @@ def test_a_filter_on_start_pin_the_api_contradicts_stops_the_run(make_sandbox):
     assert "filters on the end of calls" in message
     run = failed.value.tap_run  # type: ignore[attr-defined]
     # Stopped before the run's end: its last window (the tail it would skip) is never done.
-    assert all(bookmark < config["end_date"] for bookmark in _bookmarks(run))
+    assert all(bookmark < config["end_date"] for bookmark in run.bookmarks)
 
 
 @pytest.mark.parametrize(
@@ -119,13 +119,6 @@ def test_a_profile_the_tap_cannot_read_is_refused(make_sandbox, value, why):
     with pytest.raises(ConfigValidationError) as refused:
         TapAcefone(config=config, validate_config=True, setup_mapper=False)
     assert any("api_profile" in error or why in error for error in refused.value.errors)
-
-
-def _bookmarks(run) -> set[str]:
-    return {
-        state.get("bookmarks", {}).get("call_records", {}).get("replication_key_value")
-        for state in run.states
-    } - {None}
 
 
 @pytest.mark.parametrize(

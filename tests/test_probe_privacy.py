@@ -102,18 +102,8 @@ def test_the_report_holds_no_customer_data(make_sandbox, auth):
 
 def test_the_command_writes_the_report_and_nothing_else(make_sandbox, tmp_path):
     sandbox = make_sandbox()
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(tap_config(sandbox, days=1)))
     output = tmp_path / "probe.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ACEFONE_")}
-    done = subprocess.run(
-        [str(BIN / "acefone-probe"), "--config", str(config_path), "--output", str(output)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+    done = _run_cli(sandbox, tmp_path, "acefone-probe", "--output", str(output))
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("# tap-acefone probe report")
     assert "meltano config set tap-acefone api_profile" in done.stdout
@@ -127,25 +117,8 @@ def test_the_command_writes_the_report_and_nothing_else(make_sandbox, tmp_path):
 
 def test_the_tap_itself_runs_the_probe(make_sandbox, tmp_path):
     sandbox = make_sandbox()
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(tap_config(sandbox, days=1)))
     output = tmp_path / "probe.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ACEFONE_")}
-    done = subprocess.run(
-        [
-            str(BIN / "tap-acefone"),
-            "--config",
-            str(config_path),
-            "--probe",
-            "--probe-output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+    done = _run_cli(sandbox, tmp_path, "tap-acefone", "--probe", "--probe-output", str(output))
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("# tap-acefone probe report")
     assert json.loads(output.read_text())["requests"] == sandbox.stats()["requests_total"]
@@ -166,3 +139,18 @@ def test_a_bad_config_is_one_line_and_exit_1(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "timezone 'Mars/Base' is not an IANA time zone" in done.stderr
+
+
+def _run_cli(sandbox, tmp_path, program: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`program --config <a config for the sandbox> *args`, without TAP_ACEFONE_* variables."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(tap_config(sandbox, days=1)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ACEFONE_")}
+    return subprocess.run(
+        [str(BIN / program), "--config", str(config_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )

@@ -12,32 +12,11 @@ import pytest
 import requests
 
 from tap_acefone.errors import TransientResponseError
-from tap_acefone.pacing import MARGIN, Pacer
+from tap_acefone.pacing import MARGIN
 from tap_acefone.sandbox import Faults
 from tap_acefone.tap import TapAcefone
 from tests.taprun import run_tap, tap_config
 from tests.truth import assert_exactly_once, assert_matches_truth, truth_in
-
-
-@pytest.fixture
-def pacer_events(monkeypatch):
-    """(monotonic time, what) for every request start and every 429 the pacer hears of."""
-    events: list[tuple[float, str, float | None]] = []
-    wait, throttled = Pacer.wait, Pacer.throttled
-
-    def recording_wait(self, stop=None):
-        started = wait(self, stop)
-        if started:
-            events.append((self.last_start, "start", self.current))
-        return started
-
-    def recording_throttled(self, retry_after):
-        events.append((self.now(), "429", retry_after))
-        throttled(self, retry_after)
-
-    monkeypatch.setattr(Pacer, "wait", recording_wait)
-    monkeypatch.setattr(Pacer, "throttled", recording_throttled)
-    return events
 
 
 def test_retry_after_holds_every_request_not_only_the_refused_one(make_sandbox, pacer_events):

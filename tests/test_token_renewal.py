@@ -15,7 +15,6 @@ import requests
 
 from tap_acefone.auth import DEFAULT_LIFETIME_SECONDS, RENEW_MARGIN_SECONDS, LoginAuthenticator
 from tap_acefone.errors import FatalResponseError, TransientResponseError
-from tap_acefone.pacing import Pacer
 from tap_acefone.sandbox import Faults
 from tests.taprun import LOGIN_EMAIL, LOGIN_PASSWORD, run_tap, tap_config
 from tests.truth import assert_matches_truth, truth_in
@@ -169,27 +168,6 @@ def test_renew_reports_whether_the_refresh_worked(sandbox):
     assert client.get(client.auth.current_token()) == 200
     stats = sandbox.stats()["requests_by_path"]
     assert (stats["/v1/auth/refresh"], stats["/v1/auth/login"]) == (2, 2)
-
-
-@pytest.fixture
-def pacer_events(monkeypatch):
-    """(pacer time, what, value) for every request start and every 429 the pacer hears of."""
-    events = []
-    wait, throttled = Pacer.wait, Pacer.throttled
-
-    def recording_wait(self, stop=None):
-        started = wait(self, stop)
-        if started:
-            events.append((self.last_start, "start", None))
-        return started
-
-    def recording_throttled(self, retry_after):
-        events.append((self.now(), "429", retry_after))
-        throttled(self, retry_after)
-
-    monkeypatch.setattr(Pacer, "wait", recording_wait)
-    monkeypatch.setattr(Pacer, "throttled", recording_throttled)
-    return events
 
 
 @pytest.mark.parametrize(("fault", "server_wait"), [("429", 1.0), ("success_false", None)])
