@@ -101,6 +101,18 @@ class AcefoneStream(RESTStream[Any]):
         return self.tap.session
 
     @override
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Context | None
+    ) -> Iterable[Context | None]:
+        """None for a stream without child streams (all of ours).
+
+        The SDK's default yields one per record anyway, and then checks each record against
+        the stream maps to sync children that do not exist: 2 to 3 µs a record.
+        """
+        if self.child_streams:
+            yield from super().generate_child_contexts(record, context)
+
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The records of `read_records`; once they end, buffered output reaches stdout.
 

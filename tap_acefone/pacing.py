@@ -7,7 +7,9 @@ and never lets more than `rate` of them into any window of one second. Even spac
 every such limiter at once: a sliding window (no second holds more than `rate`), a fixed window
 (a calendar second is one such window) and a token bucket of any burst size. Starts are
 measured when they happen, not when they were scheduled, so a thread that wakes late cannot
-crowd the next one.
+crowd the next one; and a start counts from when the request's bytes left (`request_sent`,
+called by the connection, `transport.py`), so a request that reached its socket late, behind
+another thread's work on the interpreter, cannot crowd the ones after it either.
 
 On a 429 the pacer halves its rate (multiplicative decrease) and holds every request for the
 server's `Retry-After`; each success then wins back a twentieth of the configured rate
@@ -35,6 +37,8 @@ RECOVERY_STEP = 1 / 20
 FLOOR = 1 / 16
 # A reset value above this is a Unix time; below it, seconds from now.
 _EPOCH_THRESHOLD = 1e9
+# Each thread's latest start that its request has not yet sent: (pacer, when it was counted).
+_unsent = threading.local()
 
 
 class Pacer:
@@ -70,14 +74,35 @@ class Pacer:
                 ready = self._next_start()
                 if now >= ready:
                     self._starts.append(now)
-                    while len(self._starts) > self._per_window():
-                        self._starts.popleft()
+                    self._trim()
+                    _unsent.start = (self, now)
                     return True
                 delay = ready - now
             if stop is None:
                 self._sleep(delay)
             elif stop.wait(delay):
                 return False
+
+    def _trim(self) -> None:
+        while len(self._starts) > self._per_window():
+            self._starts.popleft()
+
+    def count_from_now(self, counted: float) -> None:
+        """A start counted at `counted` left only now: count it from now (starts stay sorted)."""
+        with self._lock:
+            now = self._clock()
+            if now <= counted:
+                return
+            starts = self._starts
+            for i in range(len(starts) - 1, -1, -1):  # recent starts are at the right
+                if starts[i] == counted:
+                    del starts[i]
+                    break
+            at = len(starts)
+            while at > 0 and starts[at - 1] > now:
+                at -= 1
+            starts.insert(at, now)
+            self._trim()
 
     @property
     def last_start(self) -> float | None:
@@ -136,6 +161,22 @@ class Pacer:
         if reset > _EPOCH_THRESHOLD:
             return max(reset - self._wall_clock(), 0.0)
         return max(reset, 0.0)
+
+
+def request_sent() -> None:
+    """The calling thread's paced request has just been written to its socket.
+
+    Its start is counted again from now, if that is later than when the pacer let it go:
+    between the two the thread may have waited for the interpreter behind another thread's
+    work (decoding a 1000-row page holds it for milliseconds), and a limiter counts the
+    request when it arrives. Called by the connection (`transport.StampedHTTPConnection`)
+    for every request it writes; one the pacer did not let go changes nothing.
+    """
+    pending: tuple[Pacer, float] | None = getattr(_unsent, "start", None)
+    if pending is not None:
+        _unsent.start = None
+        pacer, counted = pending
+        pacer.count_from_now(counted)
 
 
 def header_number(text: str | None) -> float | None:

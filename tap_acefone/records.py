@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import msgspec.structs
 
-from tap_acefone.windows import iso_utc, parse_local, parse_local_stamp
+from tap_acefone.windows import iso_utc, parse_local, parse_local_stamp, utc_iso_if_plain
 
 Coercer = Callable[[Any], Any]
 
@@ -385,16 +385,27 @@ def _repair_object(value: dict[Any, Any]) -> dict[Any, Any]:
 def add_call_instants(record: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     """Set `started_at` and `ended_at` (UTC) from the record's local wall-clock fields.
 
-    The epoch hints that settle an ambiguous reading are worked out only for one.
+    Plain stamps take the quick path (`utc_iso_if_plain`); the epoch hints that settle an
+    ambiguous reading are worked out only for one.
     """
-    started = _instant_or_none(
-        parse_local, record.get("date"), record.get("time"), tz, lambda: start_epoch_hint(record)
+    day, clock, end = record.get("date"), record.get("time"), record.get("end_stamp")
+    started_at = (
+        utc_iso_if_plain(f"{day} {clock}", tz)
+        if isinstance(day, str) and isinstance(clock, str)
+        else None
     )
-    ended = _instant_or_none(
-        parse_local_stamp, record.get("end_stamp"), tz, lambda: _end_epoch_hint(record, started)
-    )
-    record["started_at"] = _iso_or_none(started)
-    record["ended_at"] = _iso_or_none(ended)
+    if started_at is None:
+        started_at = _iso_or_none(
+            _instant_or_none(parse_local, day, clock, tz, lambda: start_epoch_hint(record))
+        )
+    ended_at = utc_iso_if_plain(end, tz) if isinstance(end, str) else None
+    if ended_at is None:
+        started = None if started_at is None else datetime.fromisoformat(started_at)
+        ended_at = _iso_or_none(
+            _instant_or_none(parse_local_stamp, end, tz, lambda: _end_epoch_hint(record, started))
+        )
+    record["started_at"] = started_at
+    record["ended_at"] = ended_at
     return record
 
 

@@ -10,7 +10,7 @@ started inside the run's range.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from tap_acefone import accounts
 from tap_acefone.audit import WindowAudit
 from tap_acefone.bookmarks import begin, checkpoint, read_bookmark
 from tap_acefone.client import AcefoneStream, RequestNote
+from tap_acefone.collector import collections_between_pages
 from tap_acefone.dedupe import CLOCK_CHANGE_MARGIN
 from tap_acefone.derived import add_analyst_fields
 from tap_acefone.errors import (
@@ -153,8 +154,17 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         plans = self.plan_windows(context)
         checks = SyncChecks(self.account_tz, self._profile, self.logger)
         run = RunRead(tail=self._tail(plans), checks=checks)
+        with collections_between_pages() as collector, responsive_threads():
+            yield from self._read_windows(plans, run, collector.counting(self.fetch_page))
+
+    def _read_windows(
+        self,
+        plans: list[WindowPlan],
+        run: RunRead,
+        fetch_page: Callable[[PageRequest], Page],
+    ) -> Iterator[dict[str, Any]]:
         fetcher: Prefetcher[PageRequest] = Prefetcher(
-            self.fetch_page, concurrency=int(self.config["max_concurrency"])
+            fetch_page, concurrency=int(self.config["max_concurrency"])
         )
         reader = WindowReader(
             fetcher=fetcher,
@@ -168,18 +178,17 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         # requests in flight through windows of one page each, few enough that the current
         # window's other pages still find room in the prefetcher's depth (2 x concurrency).
         ahead = max(1, int(self.config["max_concurrency"]) - 1)
-        with responsive_threads():
-            try:
-                for index, plan in enumerate(plans):
-                    upcoming = plans[index + 1 : index + 1 + ahead]
-                    following = upcoming[0] if upcoming else None
-                    audit = yield from reader.read_window(index, plan, upcoming)
-                    self._finish_window(audit)
-                    if following is not None:
-                        margin = DATE_ONLY_MARGIN if audit.date_only else CLOCK_CHANGE_MARGIN
-                        run.recent.forget_before(following.query.start, margin)
-            finally:
-                fetcher.close()
+        try:
+            for index, plan in enumerate(plans):
+                upcoming = plans[index + 1 : index + 1 + ahead]
+                following = upcoming[0] if upcoming else None
+                audit = yield from reader.read_window(index, plan, upcoming)
+                self._finish_window(audit)
+                if following is not None:
+                    margin = DATE_ONLY_MARGIN if audit.date_only else CLOCK_CHANGE_MARGIN
+                    run.recent.forget_before(following.query.start, margin)
+        finally:
+            fetcher.close()
 
     def plan_windows(self, context: Context | None) -> list[WindowPlan]:
         """Windows from the bookmark minus the lookback (or start_date) to end_date or now.

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import click
 import requests
-from requests.adapters import HTTPAdapter
 from singer_sdk import Stream
 from typing_extensions import override
 
@@ -28,6 +27,7 @@ from tap_acefone.retries import RetryLog, RetryPolicy, jittered, paced_tries, wi
 from tap_acefone.sdk_internals import ConfigValidationHooks
 from tap_acefone.settings import CONFIG_SCHEMA, check_settings, numbers_from_text
 from tap_acefone.streams import CallRecordsStream, SyncWindowsStream
+from tap_acefone.transport import StampedAdapter
 from tap_acefone.windows import parse_setting_instant
 
 T = TypeVar("T")
@@ -151,8 +151,8 @@ class TapAcefone(ConfigValidationHooks):
     def session(self) -> requests.Session:
         """One keep-alive connection pool for every request the tap makes."""
         session = requests.Session()
-        session.mount("https://", HTTPAdapter(pool_maxsize=8))
-        session.mount("http://", HTTPAdapter(pool_maxsize=8))
+        session.mount("https://", StampedAdapter(pool_maxsize=8))
+        session.mount("http://", StampedAdapter(pool_maxsize=8))
         return session
 
     @cached_property

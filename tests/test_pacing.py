@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_acefone.pacing import FLOOR, Pacer
+from tap_acefone.pacing import FLOOR, Pacer, request_sent
 
 
 class FakeTime:
@@ -84,6 +84,81 @@ def test_a_thread_that_starts_late_does_not_crowd_the_next_one():
     p.wait()  # ... and the one after it waits a full interval from that late start
     assert second == first + 0.9
     assert time.now == pytest.approx(second + 0.5 * 1.03)
+
+
+def test_a_request_that_leaves_late_is_counted_from_when_it_left():
+    # The thread that was let go waited 0.3 s for the interpreter before its request was
+    # written: the next start is spaced from the moment it left, not from when it was let go.
+    time = FakeTime()
+    p = pacer(2, time)
+    p.wait()
+    time.now += 0.3
+    request_sent()
+    assert p.last_start == pytest.approx(1000.3)
+    p.wait()
+    assert time.now == pytest.approx(1000.3 + 0.5 * 1.03)
+
+
+def test_a_request_sent_at_once_keeps_its_start():
+    time = FakeTime()
+    p = pacer(2, time)
+    p.wait()
+    request_sent()
+    request_sent()  # a second report (a request the pacer did not let go) changes nothing
+    p.wait()
+    assert time.now == pytest.approx(1000 + 0.5 * 1.03)
+
+
+class LateSends:
+    """Fake time in which each request reaches its socket `delay` seconds after it was let go.
+
+    The sends happen while the next callers wait (as on other threads): sleeping past a
+    send's moment reports it to the pacer first.
+    """
+
+    def __init__(self) -> None:
+        self.time = FakeTime()
+        self.pending: list[tuple[float, float]] = []  # (when it leaves, when it was counted)
+        self.arrivals: list[float] = []
+        self.pacer = Pacer(2, clock=self.time.clock, sleep=self.sleep)
+
+    def sleep(self, seconds: float) -> None:
+        until = self.time.now + seconds
+        self.advance(until)
+        self.time.now = until
+
+    def advance(self, until: float) -> None:
+        for leaves, counted in sorted(self.pending):
+            if leaves <= until:
+                self.time.now = max(self.time.now, leaves)
+                self.pacer.count_from_now(counted)
+                self.arrivals.append(leaves)
+                self.pending.remove((leaves, counted))
+
+    def start(self, delay: float) -> None:
+        self.pacer.wait()
+        counted = self.pacer.last_start
+        assert counted is not None
+        self.pending.append((self.time.now + delay, counted))
+
+    def finish(self) -> list[float]:
+        self.advance(float("inf"))
+        return self.arrivals
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rate=st.sampled_from([1, 2, 3, 5, 10, 1.5, 2.5]),
+    delays=st.lists(st.floats(min_value=0, max_value=0.5), min_size=5, max_size=40),
+)
+def test_requests_that_leave_late_never_crowd_a_second_on_arrival(rate, delays):
+    # Without counting from the send, one request held back by up to 0.5 s and the next ones
+    # sent at once put more than `rate` arrivals into one second.
+    sends = LateSends()
+    sends.pacer = Pacer(rate, clock=sends.time.clock, sleep=sends.sleep)
+    for delay in delays:
+        sends.start(delay)
+    assert most_in_any_window(sends.finish()) <= max(1, int(rate))
 
 
 def test_a_429_halves_the_rate_and_successes_win_it_back_gradually():

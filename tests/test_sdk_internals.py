@@ -6,6 +6,7 @@ An SDK upgrade that renames or reshapes any of them fails here, in CI, not at ru
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 
 import pytest
 from singer_sdk import Stream, Tap
@@ -58,3 +59,13 @@ def test_config_errors_still_name_the_setting_the_way_secrets_are_found(sandbox)
 def test_stream_versions_are_still_carried_by_streams(sandbox):
     stream = TapAcefone(config=tap_config(sandbox, days=1)).streams["call_records"]
     assert hasattr(stream, "_stream_version")
+
+
+def test_a_stream_without_children_generates_no_child_context(sandbox):
+    stream = TapAcefone(config=tap_config(sandbox, days=1)).streams["call_records"]
+    record = {"id": "a"}
+    assert stream.child_streams == []
+    assert list(stream.generate_child_contexts(record, None)) == []
+    # A stream with a child (partitioned by the record) gets the SDK's default.
+    stream.child_streams.append(SimpleNamespace(state_partitioning_keys=["id"]))
+    assert list(stream.generate_child_contexts(record, None)) == [record]

@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from tap_acefone.windows import (
     Window,
+    iso_utc,
     iter_windows,
     offset_changes,
     parse_local,
     parse_local_stamp,
     parse_setting_instant,
+    utc_iso_if_plain,
 )
 
 UTC = timezone.utc
@@ -271,3 +273,47 @@ def test_parse_local_agrees_with_the_zone_database_around_every_change(near, sec
         best = min(readings, key=lambda reading: abs(reading - hinted))
         expected = best if abs(best - hinted) <= timedelta(minutes=30) else readings[0]
     assert parse_local(day, clock, tz, hint) == expected
+
+
+@settings(max_examples=3000, derandomize=True)
+@given(near=st.sampled_from(NEAR_CHANGES), seconds=st.integers(-7200, 7200))
+def test_the_quick_path_agrees_with_the_general_one_wherever_it_answers(near, seconds):
+    # Around every offset change: it answers only for hours with one offset, and then
+    # exactly as parse_local_stamp (which the records' instants fall back on).
+    tz, change = near
+    stamp = (change + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+    quick = utc_iso_if_plain(stamp, tz)
+    general = parse_local_stamp(stamp, tz)
+    if quick is not None:
+        assert general is not None
+        assert quick == iso_utc(general)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "tz", "expected"),
+    [
+        ("2026-03-12 22:21:48", KOLKATA, "2026-03-12T16:51:48+00:00"),
+        ("2026-07-01 00:00:00", LONDON, "2026-06-30T23:00:00+00:00"),
+        ("2026-01-01 00:00:00", LONDON, "2026-01-01T00:00:00+00:00"),
+    ],
+)
+def test_the_quick_path_answers_plain_stamps(stamp, tz, expected):
+    assert utc_iso_if_plain(stamp, tz) == expected
+
+
+@pytest.mark.parametrize(
+    ("stamp", "tz"),
+    [
+        ("2026-10-25 01:30:00", LONDON),  # the repeated hour: an epoch hint decides
+        ("2026-03-29 01:30:00", LONDON),  # the skipped hour
+        ("2026-03-12T22:21:48", KOLKATA),  # other spellings
+        ("2026-03-12 22:21:4 ", KOLKATA),
+        ("2026-W11-4 22:21:48", KOLKATA),
+        ("2026-02-30 10:00:00", KOLKATA),  # no such day
+        ("0000-00-00 00:00:00", KOLKATA),
+        ("0001-01-01 00:00:00", KOLKATA),  # before year 1 in UTC
+        ("2026-03-12 22:61:00", KOLKATA),
+    ],
+)
+def test_the_quick_path_leaves_everything_else_to_the_general_one(stamp, tz):
+    assert utc_iso_if_plain(stamp, tz) is None
