@@ -163,6 +163,7 @@ class CallRecordsStream(FastRecordMessages, AcefoneStream):
         run: RunRead,
         fetch_page: Callable[[PageRequest], Page],
     ) -> Iterator[dict[str, Any]]:
+        """Each window in turn, its next windows' first pages fetched ahead; then close."""
         fetcher: Prefetcher[PageRequest] = Prefetcher(
             fetch_page, concurrency=int(self.config["max_concurrency"])
         )

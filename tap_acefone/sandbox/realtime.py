@@ -29,6 +29,10 @@ class RealTime(Protocol):
         """Let ``seconds`` pass before answering (latency, jitter, slow pages)."""
         ...
 
+    def lag_since(self, received_wall: float) -> float:
+        """Seconds since the kernel received a request (its ``SO_TIMESTAMPNS`` time)."""
+        ...
+
 
 class SystemTime:
     """The machine's clocks; ``wait`` returns early once ``stop`` is set (sandbox shutdown)."""
@@ -52,6 +56,10 @@ class SystemTime:
         """Sleep, interruptibly."""
         if seconds > 0:
             self._stop.wait(seconds)
+
+    def lag_since(self, received_wall: float) -> float:
+        """``time.time()`` minus the kernel's receive time (never negative)."""
+        return max(0.0, time.time() - received_wall)
 
 
 class ManualTime:
@@ -85,6 +93,10 @@ class ManualTime:
             with self._lock:
                 self._now += seconds
                 self.waited += seconds
+
+    def lag_since(self, received_wall: float) -> float:
+        """Nothing: hand-driven time has no real lag (the kernel's clock is not this one)."""
+        return 0.0
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds``; return the new reading."""

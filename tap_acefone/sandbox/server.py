@@ -12,6 +12,7 @@ gateway faults are HTML pages.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import random
 import socket
@@ -43,6 +44,12 @@ from .realtime import RealTime
 from .reqlog import PageFacts, RequestLog
 from .stats import Stats
 from .store import CallStore
+
+# The kernel's receive timestamp of a socket's data (Linux: 35 where Python does not name it).
+SO_TIMESTAMPNS: int | None = getattr(
+    socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None
+)
+_TIMESTAMP_SPACE = socket.CMSG_SPACE(16)
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -76,6 +83,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
     arrived_at: float | None = None
+    # When the kernel received the request's first byte (epoch seconds), where it says.
+    received_wall: float | None = None
     _params: dict[str, list[str]] | None = None
 
     def params(self) -> dict[str, list[str]]:
@@ -211,12 +220,13 @@ class SandboxApp:
         server works on it: a throttle middleware such as Laravel's answers 429 before the
         controller's slow query, so the latency, which stands for that work, comes after it.
         """
+        delay = 0.0
         if self._jitter is not None:
             with self._jitter_lock:
                 delay = self._jitter.uniform(0.0, self.config.arrival_jitter)
             self.realtime.wait(delay)
         decision = self.injector.draw(is_login=req.path in LOGIN_PATHS)
-        verdict = self._arrive(req)
+        verdict = self._arrive(req, delay)
         if verdict is not None and not verdict.allowed:
             self.stats.rate_limited("limiter")
             return self._too_many(verdict.wait, verdict, req.arrived_at)
@@ -236,10 +246,19 @@ class SandboxApp:
             ]
         return response
 
-    def _arrive(self, req: Request) -> Verdict | None:
-        """The request reaches the limiter: stamp it, count it, let the limiter decide."""
+    def _arrive(self, req: Request, jitter: float = 0.0) -> Verdict | None:
+        """The request reaches the limiter: stamp it, count it, let the limiter decide.
+
+        It is stamped when it arrived, not when a handler thread got round to it: a handler
+        waits for this process's interpreter behind threads building other pages (tens of
+        ms for a first 1000-row page), a delay no real network adds and the tap cannot see.
+        Where the kernel timestamped the request's first byte, that lag is taken off; the
+        modelled network (`arrival_jitter`) still comes on top.
+        """
         with self._arrival_lock:
             now = self.realtime.monotonic()
+            if req.received_wall is not None:
+                now -= max(0.0, self.realtime.lag_since(req.received_wall) - jitter)
             req.arrived_at = now
             self.stats.arrival(now)
             return self.limiter.take(now) if self.limiter is not None else None
@@ -542,6 +561,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self._connections: dict[socket.socket, threading.Thread] = {}
         super().__init__(address, SandboxHandler)
 
+    @override
+    def server_bind(self) -> None:
+        """Bind, asking the kernel to timestamp what every accepted connection receives."""
+        if SO_TIMESTAMPNS is not None:
+            with contextlib.suppress(OSError):  # refused: arrivals are stamped when read
+                self.socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        super().server_bind()
+
     def track(self, conn: socket.socket) -> None:
         """Remember a live connection and the thread serving it."""
         with self._conn_lock:
@@ -581,12 +608,27 @@ class SandboxHandler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this many seconds
     server: SandboxHTTPServer
 
+    # Unbuffered reads: nothing of a request is ever read ahead into a buffer, so the next
+    # request's first byte is always still in the kernel, where its receive time can be read.
+    rbufsize = 0
+    _received_wall: float | None = None
+
     @override
     def setup(self) -> None:
         """Disable Nagle and register the connection so stop() can close it."""
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection)
+
+    @override
+    def handle_one_request(self) -> None:
+        """Note when the kernel received the next request, then read and answer it."""
+        try:
+            self._received_wall = kernel_receive_time(self.connection)
+        except OSError:  # timed out or reset while idle: as http.server's own read would
+            self.close_connection = True
+            return
+        super().handle_one_request()
 
     @override
     def finish(self) -> None:
@@ -606,7 +648,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True  # chunked uploads are not supported: do not desync
-        body = self.rfile.read(min(length, MAX_BODY)) if length > 0 else b""
+        body = _read_exactly(self.rfile, min(length, MAX_BODY)) if length > 0 else b""
         path, _, query = self.path.partition("?")
         req = Request(
             method=self.command,
@@ -614,6 +656,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             query=query,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
+            received_wall=self._received_wall,
         )
         try:
             response = self.server.app.handle(req)
@@ -666,6 +709,32 @@ class SandboxHandler(BaseHTTPRequestHandler):
         for closable in (self.wfile, self.rfile, self.connection):
             with contextlib.suppress(OSError):
                 closable.close()
+
+
+def kernel_receive_time(conn: socket.socket) -> float | None:
+    """When the kernel received the first unread byte (epoch seconds); waits for one.
+
+    Peeks (reads nothing) with the `SO_TIMESTAMPNS` the listening socket turned on; None
+    where the platform gives no timestamp, or once the peer has closed.
+    """
+    if SO_TIMESTAMPNS is None:
+        return None
+    _data, ancillary, _flags, _address = conn.recvmsg(1, _TIMESTAMP_SPACE, socket.MSG_PEEK)
+    for level, kind, raw in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", raw[:16])
+            received: float = seconds + nanoseconds / 1e9
+            return received
+    return None
+
+
+def _read_exactly(stream: io.BufferedIOBase | IO[bytes], size: int) -> bytes:
+    """`size` bytes, fewer only if the peer closed (an unbuffered read may return a part)."""
+    parts: list[bytes] = []
+    while size > 0 and (part := stream.read(size)):
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def _phrase(status: int) -> str:
