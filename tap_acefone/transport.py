@@ -7,8 +7,8 @@ it for 10 ms or more; a garbage collection longer) arrives at the server late: t
 the requests that follow it for a sliding-window limiter counting arrivals. Neither library
 has a hook for the moment the request is written, so the connection class urllib3 uses is
 subclassed to call `pacing.request_sent` right after it has written the request; the pacer
-then counts the start from that moment (measured: this removed the sliding-window 429s of
-`make bench` rows a and b, see the README's Performance section).
+then counts the start from that moment (`make bench` row a, README Performance: the
+sliding-window 429 of the earlier run is gone).
 """
 
 from __future__ import annotations
