@@ -562,6 +562,7 @@ class Probe:
         start = len(self._snapshot())
         self.tap.tries = 1
         size = 0
+        round_start = start
         try:
             with pacer.running_at(BURST_RATE, more=BURST_MAX):
                 while pacer.sent + size + 1 <= pacer.budget:
@@ -585,7 +586,11 @@ class Probe:
         )
         until = pacer.seconds_until(reset) if reset is not None else None
         found = checks.measured_limit(
-            observations, burst_from=start, wall_seconds_until=until, stated_limit=stated
+            observations,
+            burst_from=start,
+            round_from=round_start,
+            wall_seconds_until=until,
+            stated_limit=stated,
         )
         return {**dataclasses.asdict(found), "rounds": size}
 

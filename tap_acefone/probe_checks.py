@@ -370,15 +370,20 @@ def measured_limit(
     observations: Sequence[Observation],
     *,
     burst_from: int,
+    round_from: int,
     wall_seconds_until: float | None,
     stated_limit: int | None,
 ) -> MeasuredLimit:
     """The limit and its period from the first 429 after `observations[burst_from:]` began.
 
+    `observations[round_from:]` is the round that drew the 429: requests sent at once, so
+    every one the server accepted counts, whichever of them the probe stamped first. (Which
+    request of a round arrives last is the kernel's choice, not the order threads noted
+    their send times: counting only those stamped before the 429 under-counts at random.)
     The server's wait (`Retry-After`, else the `X-RateLimit-Reset` time) gives the period:
     a limiter per second never asks for more than a second or two. The limit is the one the
-    headers state, else the requests the server accepted in that period before the 429
-    (the probe's earlier requests included: they count against the same budget).
+    headers state, else the requests the server accepted in that period up to the 429's
+    round (the probe's earlier requests included: they count against the same budget).
     """
     burst = list(observations[burst_from:])
     refused = next((o for o in burst if o.status == 429), None)
@@ -386,17 +391,17 @@ def measured_limit(
     if refused is None:
         accepted = sum(1 for o in burst if o.status != 429)
         return MeasuredLimit(accepted, 0, None, None, None, len(burst))
+    in_round = sum(1 for o in observations[round_from:] if o.status != 429)
     wait = number(header(refused, "Retry-After"))
     if wait is None:
         wait = wall_seconds_until
-    recent = [o for o in burst[: burst.index(refused)] if o.status != 429]
-    in_round = sum(1 for o in recent if refused.at - o.at < 1.0)
     if wait is None:
         return MeasuredLimit(in_round, refusals, stated_limit, None, None, len(burst))
     period = next((p for p in PERIODS if wait <= p + 1), PERIODS[-1])
     since = refused.at + wait - period - 1
-    counted = [o.at for o in observations if o.status != 429 and since < o.at <= refused.at]
-    limit = stated_limit if stated_limit is not None else len(counted)
+    before_round = observations[:round_from]
+    counted = in_round + sum(1 for o in before_round if o.status != 429 and since < o.at)
+    limit = stated_limit if stated_limit is not None else counted
     return MeasuredLimit(in_round, refusals, limit, period, wait, len(burst))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tap_acefone import probe_checks as checks
 from tap_acefone.probe import MAX_REQUESTS, Probe, ProbeClock
 from tap_acefone.sandbox import ManualTime, Sandbox, SandboxConfig
 from tests.conftest import SANDBOX_NOW
@@ -307,6 +308,28 @@ def test_on_a_slow_api_the_limit_is_measured_from_when_requests_were_sent(make_s
     measured = report["rate_limit"]["measured"]
     assert (measured["limit"], measured["period"]) == (3, 1)
     assert sandbox.stats()["rate_limited_by_cause"]["limiter"] >= 1
+
+
+@pytest.mark.parametrize(
+    "refused_stamp", [0, 1, 2, 3], ids=lambda i: f"refused stamped {i + 1} of 4"
+)
+def test_every_accepted_request_of_the_refused_round_counts(refused_stamp):
+    # A round of 4 sent at once to a limit of 3: which request the server refuses is the order
+    # they arrived in, not the order threads stamped their send times. Answers come in order:
+    # the 429 at once, the accepted after the latency.
+    earlier = [
+        checks.Observation(at=float(n), method="GET", status=200, headers={}) for n in (0, 3)
+    ]
+    stamps = [10.000, 10.001, 10.002, 10.003]
+    refused = checks.Observation(
+        at=stamps.pop(refused_stamp), method="GET", status=429, headers={"Retry-After": "1"}
+    )
+    accepted = [checks.Observation(at=at, method="GET", status=200, headers={}) for at in stamps]
+    observations = [*earlier, refused, *accepted]
+    found = checks.measured_limit(
+        observations, burst_from=0, round_from=2, wall_seconds_until=None, stated_limit=None
+    )
+    assert (found.limit, found.period, found.accepted_before_429) == (3, 1, 3)
 
 
 def test_without_retry_after_or_headers_the_period_stays_unknown(probe_of):
