@@ -9,6 +9,7 @@ import pytest
 
 from tap_acefone.sandbox.realtime import ManualTime, SystemTime
 from tap_acefone.sandbox.server import SO_TIMESTAMPNS, Request, kernel_receive_time
+from tests.sandbox.conftest import AUTH
 
 needs_timestamps = pytest.mark.skipif(SO_TIMESTAMPNS is None, reason="no SO_TIMESTAMPNS here")
 
@@ -60,3 +61,68 @@ def test_hand_driven_time_ignores_the_kernel_clock(start_sandbox):
     request = _request(time.time() - 5.0)
     sb._server.app._arrive(request)
     assert request.arrived_at == 1000.0
+
+
+def _raw_get(path: str) -> bytes:
+    auth = AUTH["Authorization"]
+    return f"GET {path} HTTP/1.1\r\nHost: sandbox\r\nAuthorization: {auth}\r\n\r\n".encode()
+
+
+def _answers(conn: socket.socket, count: int) -> list[bytes]:
+    """`count` whole HTTP answers off one keep-alive connection (they carry Content-Length)."""
+    answers = []
+    with conn.makefile("rb") as reader:
+        for _ in range(count):
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                head += reader.readline()
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            answers.append(head + reader.read(length))
+    return answers
+
+
+@needs_timestamps
+def test_a_served_request_is_stamped_when_it_reached_the_server_not_when_it_was_handled(
+    start_sandbox,
+):
+    # The handler is held back (its arrival lock taken) for a quarter of a second after the
+    # request's bytes reached the server: the limiter still counts it from when they came.
+    sb = start_sandbox(
+        realtime=SystemTime(), rate_limit=3, rate_limit_kind="sliding_window", log_requests=True
+    )
+    app = sb._server.app
+    host, port = sb.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        with app._arrival_lock:
+            conn.sendall(_raw_get("/v1/call/records?page=1&limit=1"))
+            sent_by = time.monotonic()
+            while time.monotonic() < sent_by + 0.25:  # the handler comes strictly later
+                pass
+        (answer,) = _answers(conn, 1)
+    assert answer.startswith(b"HTTP/1.1 200")
+    (entry,) = sb.request_log()
+    assert entry.arrived_at <= sent_by + 0.05
+
+
+@needs_timestamps
+def test_requests_sent_back_to_back_on_one_connection_are_each_answered_and_stamped(start_sandbox):
+    # Pipelined: the second request is already read into the handler's buffer with the first,
+    # so no peek at the socket may wait for it, and it is stamped when those bytes came.
+    sb = start_sandbox(realtime=SystemTime(), log_requests=True)
+    host, port = sb.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        before = time.monotonic()
+        conn.sendall(
+            _raw_get("/v1/call/records?page=1&limit=1")
+            + _raw_get("/v1/call/records?page=2&limit=1")
+        )
+        sent_by = time.monotonic()
+        answers = _answers(conn, 2)
+    assert [a[:12] for a in answers] == [b"HTTP/1.1 200"] * 2
+    entries = sb.request_log()
+    assert [e.params.get("page") for e in entries] == [["1"], ["2"]]
+    assert all(before - 0.05 <= e.arrived_at <= sent_by + 0.05 for e in entries)
