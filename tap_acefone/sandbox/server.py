@@ -743,9 +743,11 @@ class StampedSocketReader(io.RawIOBase):
     """A socket's bytes, each read noting when the kernel received them (`received`).
 
     Under a `BufferedReader`, as `http.server` reads: requests are read a buffer at a time,
-    not a byte at a time (an unbuffered reader cost the sandbox 1.1 ms of CPU a request),
-    and the first unread byte of a request always came with the last read, so `received`
-    after a `peek` is when that request reached the server.
+    not a byte at a time (an unbuffered reader, a recv a byte, doubled the sandbox's CPU for
+    a warm page: README, sandbox Speed). A buffer's unread bytes all came with its last read,
+    so `received` after a `peek` is when the next request reached the server (for a request
+    split over segments read at once, when its last read segment did: Linux stamps a TCP
+    read with its last segment's time).
     """
 
     def __init__(self, conn: socket.socket) -> None:
