@@ -655,7 +655,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True  # chunked uploads are not supported: do not desync
-        body = _read_exactly(self.rfile, min(length, MAX_BODY)) if length > 0 else b""
+        body = self.rfile.read(min(length, MAX_BODY)) if length > 0 else b""
         path, _, query = self.path.partition("?")
         req = Request(
             method=self.command,
@@ -718,19 +718,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 closable.close()
 
 
-def kernel_receive_time(conn: socket.socket) -> float | None:
-    """When the kernel received the first unread byte (epoch seconds); waits for one.
-
-    Peeks (reads nothing) with the `SO_TIMESTAMPNS` the listening socket turned on; None
-    where the platform gives no timestamp, or once the peer has closed.
-    """
-    if SO_TIMESTAMPNS is None:
-        return None
-    _data, ancillary, _flags, _address = conn.recvmsg(1, _TIMESTAMP_SPACE, socket.MSG_PEEK)
-    return _stamp_of(ancillary)
-
-
 def _stamp_of(ancillary: list[tuple[int, int, bytes]]) -> float | None:
+    """The `SO_TIMESTAMPNS` receive time (epoch seconds) among a read's ancillary data."""
     for level, kind, raw in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= 16:
             seconds, nanoseconds = struct.unpack("qq", raw[:16])
@@ -765,15 +754,6 @@ class StampedSocketReader(io.RawIOBase):
         if size:
             self.received = _stamp_of(ancillary)
         return size
-
-
-def _read_exactly(stream: io.BufferedIOBase | IO[bytes], size: int) -> bytes:
-    """`size` bytes, fewer only if the peer closed (an unbuffered read may return a part)."""
-    parts: list[bytes] = []
-    while size > 0 and (part := stream.read(size)):
-        parts.append(part)
-        size -= len(part)
-    return b"".join(parts)
 
 
 def _phrase(status: int) -> str:

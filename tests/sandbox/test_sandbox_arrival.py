@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import time
 
 import pytest
 
 from tap_acefone.sandbox.realtime import ManualTime, SystemTime
-from tap_acefone.sandbox.server import SO_TIMESTAMPNS, Request, kernel_receive_time
+from tap_acefone.sandbox.server import SO_TIMESTAMPNS, Request, StampedSocketReader
 from tests.sandbox.conftest import AUTH
 
 needs_timestamps = pytest.mark.skipif(SO_TIMESTAMPNS is None, reason="no SO_TIMESTAMPNS here")
 
 
 @needs_timestamps
-def test_the_kernel_receive_time_is_when_the_bytes_came_not_when_they_are_read():
+def test_the_receive_stamp_is_when_the_bytes_came_not_when_they_are_read():
     with socket.create_server(("127.0.0.1", 0)) as server:
         server.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         with socket.create_connection(server.getsockname()) as client:
@@ -26,10 +27,13 @@ def test_the_kernel_receive_time_is_when_the_bytes_came_not_when_they_are_read()
                 sent_by = time.time_ns()
                 while time.time_ns() <= sent_by:  # the reader comes strictly later
                     pass
-                received = kernel_receive_time(conn)
-                assert received is not None
-                assert before / 1e9 - 1e-6 <= received <= sent_by / 1e9 + 1e-6
-                assert conn.recv(100) == b"GET / HTTP/1.1\r\n\r\n"  # peeked, not consumed
+                stamped = StampedSocketReader(conn)
+                with io.BufferedReader(stamped) as reader:
+                    assert reader.peek(1).startswith(b"GET / HTTP/1.1\r\n\r\n")
+                    received = stamped.received
+                    assert received is not None
+                    assert before / 1e9 - 1e-6 <= received <= sent_by / 1e9 + 1e-6
+                    assert reader.read(18) == b"GET / HTTP/1.1\r\n\r\n"
 
 
 def _request(received_wall: float | None) -> Request:
