@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tap_acefone.sandbox import Sandbox
 from tap_acefone.sandbox.realtime import ManualTime, SystemTime
 from tap_acefone.sandbox.server import SO_TIMESTAMPNS, Request, StampedSocketReader
 from tests.sandbox.conftest import AUTH
@@ -89,44 +90,44 @@ def _answers(conn: socket.socket, count: int) -> list[bytes]:
     return answers
 
 
+def _sent_while_held(sb: Sandbox, payload: bytes, count: int) -> tuple[list[bytes], float]:
+    """Send `payload` while the sandbox's limiter is held; its answers, and when it was let go.
+
+    No handler can count a request before the lock is released, so an arrival stamped before
+    that moment came from the kernel's receive time, not from when the handler got to it.
+    """
+    host, port = sb.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        with sb._server.app._arrival_lock:
+            conn.sendall(payload)
+            sent_by = time.monotonic()
+            while time.monotonic() < sent_by + 0.05:  # the handler is held back, on purpose
+                pass
+            released = time.monotonic()
+        return _answers(conn, count), released
+
+
 @needs_timestamps
 def test_a_served_request_is_stamped_when_it_reached_the_server_not_when_it_was_handled(
     start_sandbox,
 ):
-    # The handler is held back (its arrival lock taken) for a quarter of a second after the
-    # request's bytes reached the server: the limiter still counts it from when they came.
     sb = start_sandbox(
         realtime=SystemTime(), rate_limit=3, rate_limit_kind="sliding_window", log_requests=True
     )
-    app = sb._server.app
-    host, port = sb.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        with app._arrival_lock:
-            conn.sendall(_raw_get("/v1/call/records?page=1&limit=1"))
-            sent_by = time.monotonic()
-            while time.monotonic() < sent_by + 0.25:  # the handler comes strictly later
-                pass
-        (answer,) = _answers(conn, 1)
+    (answer,), released = _sent_while_held(sb, _raw_get("/v1/call/records?page=1&limit=1"), 1)
     assert answer.startswith(b"HTTP/1.1 200")
     (entry,) = sb.request_log()
-    assert entry.arrived_at <= sent_by + 0.05
+    assert entry.arrived_at < released
 
 
 @needs_timestamps
 def test_requests_sent_back_to_back_on_one_connection_are_each_answered_and_stamped(start_sandbox):
     # Pipelined: the second request is already read into the handler's buffer with the first,
-    # so no peek at the socket may wait for it, and it is stamped when those bytes came.
+    # so no peek at the socket may wait for it, and it keeps the stamp of the read that brought it.
     sb = start_sandbox(realtime=SystemTime(), log_requests=True)
-    host, port = sb.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        before = time.monotonic()
-        conn.sendall(
-            _raw_get("/v1/call/records?page=1&limit=1")
-            + _raw_get("/v1/call/records?page=2&limit=1")
-        )
-        sent_by = time.monotonic()
-        answers = _answers(conn, 2)
+    both = _raw_get("/v1/call/records?page=1&limit=1") + _raw_get("/v1/call/records?page=2&limit=1")
+    answers, released = _sent_while_held(sb, both, 2)
     assert [a[:12] for a in answers] == [b"HTTP/1.1 200"] * 2
     entries = sb.request_log()
     assert [e.params.get("page") for e in entries] == [["1"], ["2"]]
-    assert all(before - 0.05 <= e.arrived_at <= sent_by + 0.05 for e in entries)
+    assert all(e.arrived_at < released for e in entries)
